@@ -1,0 +1,81 @@
+"""The one Arrow schema of the document stream, the decision rows and the manifest.
+
+Stages add columns; they never rename or reinterpret others. Columns whose name starts with ``_`` are
+internal (raw HTML, HTTP headers): they travel between stages and are dropped before shards are written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pyarrow as pa
+
+# Columns every document carries from ingest on.
+DOCUMENT_FIELDS: list[pa.Field] = [
+    pa.field("id", pa.string(), nullable=False),  # stable: sha256 of the source key, 32 hex chars
+    pa.field("text", pa.string()),  # extracted plain text (null until extraction for HTML records)
+    pa.field("url", pa.string()),
+    pa.field("domain", pa.string()),
+    pa.field("source", pa.string()),  # dataset name from the run config
+    pa.field("source_uri", pa.string()),  # file URI + "#offset=N" (WARC) or "#line=N" / "#row=N"
+    pa.field("fetched_at", pa.string()),  # ISO 8601 from WARC-Date where known
+    pa.field("content_sha256", pa.string()),  # sha256 of the raw record payload (or of the text for text inputs)
+    pa.field("_raw", pa.binary()),  # HTTP body (HTML) for WARC records; null for text inputs
+    pa.field("_http_headers", pa.string()),  # JSON list of [name, value] pairs, as captured
+    pa.field("_content_type", pa.string()),
+    pa.field("_charset", pa.string()),
+    pa.field("_metadata", pa.string()),  # JSON object of extra input columns (JSONL/Parquet)
+]
+DOCUMENT_SCHEMA = pa.schema(DOCUMENT_FIELDS)
+
+# Columns stages add; declared here so every executor writes the same shard schema.
+STAGE_FIELDS: list[pa.Field] = [
+    pa.field("language", pa.string()),
+    pa.field("language_score", pa.float32()),
+    pa.field("quality_signals", pa.string()),  # JSON of the heuristics' values
+    pa.field("licence", pa.string()),  # SPDX id or registry id, set by the rights stage
+    pa.field("pii_counts", pa.string()),  # JSON {entity_type: count}, set by the PII stage
+    pa.field("dup_cluster_size", pa.int32()),  # set by fuzzy dedup
+]
+
+# What trainers get in shards/lang=xx/part-NNNNN.parquet, in this column order.
+SHARD_SCHEMA = pa.schema([f for f in DOCUMENT_FIELDS if not f.name.startswith("_")] + STAGE_FIELDS)
+
+# One row per dropped or quarantined document, emitted by the stage that decided.
+DECISION_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("source_uri", pa.string()),
+        pa.field("content_sha256", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("language_score", pa.float32()),
+        pa.field("status", pa.string(), nullable=False),  # dropped | quarantined
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("evidence", pa.string()),  # short JSON; never document text or PII values
+    ]
+)
+
+# manifest/part-NNNNN.parquet: one row per input record.
+MANIFEST_SCHEMA = pa.schema(
+    list(DECISION_SCHEMA)
+    + [
+        pa.field("licence", pa.string()),
+        pa.field("shard", pa.string()),  # relative path of the shard holding a kept document
+        pa.field("row", pa.int64()),  # row index inside that shard
+    ]
+)
+
+STATUS_KEPT = "kept"
+STATUS_DROPPED = "dropped"
+STATUS_QUARANTINED = "quarantined"
+
+
+def document_id(source_key: str) -> str:
+    """Stable id from what identifies the record at its source (WARC-Record-ID, or URI + offset)."""
+    return hashlib.sha256(source_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def empty_documents() -> pa.Table:
+    return DOCUMENT_SCHEMA.empty_table()
