@@ -57,15 +57,37 @@ DECISION_SCHEMA = pa.schema(
     ]
 )
 
-# manifest/part-NNNNN.parquet: one row per input record.
+# manifest/part-NNNNN.parquet: one row per input record. Kept rows have no stage/reason; their evidence holds
+# what a keep relied on (e.g. the licence found by the rights stage).
 MANIFEST_SCHEMA = pa.schema(
-    list(DECISION_SCHEMA)
+    [pa.field(f.name, f.type, nullable=f.name not in ("id", "status")) for f in DECISION_SCHEMA]
     + [
         pa.field("licence", pa.string()),
         pa.field("shard", pa.string()),  # relative path of the shard holding a kept document
         pa.field("row", pa.int64()),  # row index inside that shard
     ]
 )
+
+# Host-level captures found in the inputs (robots.txt, /.well-known/tdmrep.json), read by the rights stage.
+HOST_EVIDENCE_SCHEMA = pa.schema(
+    [
+        pa.field("host", pa.string()),  # scheme://host[:port], lower-case
+        pa.field("kind", pa.string()),  # robots | tdmrep
+        pa.field("url", pa.string()),
+        pa.field("http_status", pa.int32()),
+        pa.field("headers", pa.string()),  # JSON list of [name, value]
+        pa.field("body", pa.binary()),
+        pa.field("fetched_at", pa.string()),
+        pa.field("source_uri", pa.string()),
+    ]
+)
+
+
+def host_evidence_table(rows: list[dict]) -> pa.Table:
+    """Rows sorted so that every executor hands the rights stage the same table."""
+    rows = sorted(rows, key=lambda r: (r["host"] or "", r["kind"], r["url"] or "", r["source_uri"] or ""))
+    return pa.Table.from_pylist(rows, schema=HOST_EVIDENCE_SCHEMA)
+
 
 STATUS_KEPT = "kept"
 STATUS_DROPPED = "dropped"

@@ -1,0 +1,182 @@
+"""The `sovereign` command line."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline.config import ConfigError, RunConfig, load_config
+
+EXIT_FAILURE = 1
+EXIT_VERIFY_FAILED = 2
+
+
+def _friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """One-line errors, no traceback unless --debug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        debug = bool((ctx.find_root().obj or {}).get("debug"))
+        try:
+            return fn(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            if debug:
+                raise
+            from pipeline.engine import RunError
+            from pipeline.lock import RunLocked
+            from pipeline.storage import StorageError
+
+            known = (ConfigError, RunError, RunLocked, StorageError, LookupError, FileNotFoundError)
+            if isinstance(exc, known):
+                raise click.ClickException(str(exc)) from None
+            raise click.ClickException(
+                f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''} "
+                "(run with --debug for the traceback)"
+            ) from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.version_option(package_name="sovereign")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Sovereign: trustworthy multilingual training corpora from European web and public-sector text.
+
+    Runs a YAML-configured pipeline (extract, language ID, quality, rights, PII, dedup) on one machine or on a
+    Spark or Ray cluster, and records every document's fate in a manifest that `sovereign audit` can check.
+    """
+    ctx.obj = {"debug": debug}
+
+
+def _apply_overrides(
+    cfg: RunConfig, inputs: tuple[str, ...], out: str | None, executor: str | None, workers: int | None
+) -> RunConfig:
+    data = cfg.model_dump(mode="json")
+    if inputs:
+        data["inputs"] = [{"uri": u} for u in inputs]
+    if out:
+        data["output"] = out
+    if executor:
+        data["executor"]["kind"] = executor
+    if workers is not None:
+        data["executor"]["workers"] = workers
+    from pipeline.config import parse_config
+
+    return parse_config(data, "command line")
+
+
+def _execute(cfg: RunConfig, overwrite: bool) -> None:
+    from pipeline.engine import run_pipeline
+    from pipeline.progress import ConsoleHooks, print_summary
+
+    hooks = ConsoleHooks()
+    try:
+        result = run_pipeline(cfg, overwrite=overwrite, hooks=hooks.hooks())
+    finally:
+        hooks.close()
+    print_summary(result)
+
+
+@main.command("run")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="URI",
+    help="Input file, glob or prefix (repeatable); replaces the config's inputs. Local paths, file:// or s3://.",
+)
+@click.option("--out", metavar="URI", help="Run directory (local path or s3://bucket/prefix); overrides `output`.")
+@click.option("--executor", type=click.Choice(["local", "spark", "ray"]), help="Overrides `executor.kind`.")
+@click.option("--workers", type=int, help="Parallel work units for the local executor (0 = all cores).")
+@click.option("--overwrite", is_flag=True, help="Replace a finished run, or an unfinished run of another config.")
+@_friendly_errors
+def run_cmd(
+    config: Path, inputs: tuple[str, ...], out: str | None, executor: str | None, workers: int | None, overwrite: bool
+) -> None:
+    """Run the pipeline described by CONFIG (YAML).
+
+    A run that was killed resumes where it stopped when started again with the same config and output.
+    Relative paths in the config are relative to the current directory.
+    """
+    cfg = _apply_overrides(load_config(config), inputs, out, executor, workers)
+    _execute(cfg, overwrite)
+
+
+@main.command("demo")
+@click.option(
+    "--out",
+    default="demo-out",
+    show_default=True,
+    metavar="DIR",
+    help="Where the demo corpus and the run go (DIR/corpus, DIR/run).",
+)
+@click.option("--executor", type=click.Choice(["local", "spark", "ray"]), default="local", show_default=True)
+@click.option("--pages", type=int, default=None, help="Pages in the generated demo crawl (default: the generator's).")
+@click.option("--overwrite/--no-overwrite", default=True, show_default=True, help="Replace an earlier demo run.")
+@_friendly_errors
+def demo_cmd(out: str, executor: str, pages: int | None, overwrite: bool) -> None:
+    """Generate the synthetic European demo crawl (if absent) and run every stage on it, offline."""
+    from pipeline.demo import demo_config
+
+    cfg = demo_config(Path(out), executor=executor, pages=pages)
+    _execute(cfg, overwrite)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Check and explain finished runs."""
+
+
+@audit_group.command("verify")
+@click.argument("run", metavar="RUN")
+@_friendly_errors
+def verify_cmd(run: str) -> None:
+    """Recompute every output's sha256 and the root hash, and check that input records = kept + dropped +
+    quarantined. Exits non-zero with the precise mismatch on any problem."""
+    from pipeline.audit import verify_run
+
+    problems, facts = verify_run(run)
+    for line in facts:
+        click.echo(line)
+    if problems:
+        for p in problems:
+            click.echo(f"FAIL: {p}", err=True)
+        sys.exit(EXIT_VERIFY_FAILED)
+    click.echo("OK: all outputs match run.json, the root hash and the record counts")
+
+
+@audit_group.command("explain")
+@click.argument("run", metavar="RUN")
+@click.argument("key", metavar="URL-OR-ID")
+@_friendly_errors
+def explain_cmd(run: str, key: str) -> None:
+    """Explain, in plain words, what happened to one document (by URL or id) and why."""
+    from pipeline.explain import explain
+
+    click.echo(explain(run, key))
+
+
+def _register_optional_commands() -> None:
+    try:
+        from pipeline.packs.cli import pack, tokenizer
+    except ImportError:
+        return
+    main.add_command(tokenizer)
+    main.add_command(pack)
+
+
+_register_optional_commands()
+
+if __name__ == "__main__":
+    main()

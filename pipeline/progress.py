@@ -1,0 +1,74 @@
+"""Progress bars while a run works and the summary table when it ends (rich, on stderr/stdout)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.engine import Hooks, RunResult
+
+
+class ConsoleHooks:
+    def __init__(self) -> None:
+        self.console = Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("{task.description:<16}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+            disable=not self.console.is_terminal,
+        )
+        self.task: Any = None
+        self.records = 0
+        self.progress.start()
+
+    def hooks(self) -> Hooks:
+        return Hooks(phase=self._phase, advance=self._advance)
+
+    def _phase(self, name: str, total: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=self.progress.tasks[-1].total)
+        self.task = self.progress.add_task(name, total=total, info="")
+        if not self.console.is_terminal:
+            self.console.print(f"[sovereign] {name}: {total} work units")
+
+    def _advance(self, summary: dict[str, Any]) -> None:
+        if isinstance(summary, dict) and "records" in summary:
+            self.records += summary["records"]
+            info = f"{self.records:,} records"
+        else:
+            info = ""
+        self.progress.update(self.task, advance=1, info=info)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def print_summary(result: RunResult) -> None:
+    run = result.run_json
+    counts = run["counts"]
+    console = Console()
+    mb = sum(i["bytes"] for i in run["inputs"]) / 1e6
+    seconds = sum(v for k, v in run["timings_s"].items() if isinstance(v, (int, float)))
+    table = Table(title=f"Sovereign run '{run['name']}' ({run['executor']} executor)", show_lines=False)
+    table.add_column("", style="bold")
+    table.add_column("records", justify="right")
+    table.add_row("input records", f"{counts['input_records']:,}")
+    table.add_row("kept", f"{counts['kept']:,}")
+    for stage, reasons in counts["by_reason"].items():
+        for reason, n in reasons.items():
+            table.add_row(f"  {reason}" if reason.startswith(f"{stage}:") else f"  {stage}: {reason}", f"{n:,}")
+    table.add_row("dropped", f"{counts['dropped']:,}")
+    table.add_row("quarantined", f"{counts['quarantined']:,}")
+    table.add_row("input MB", f"{mb:,.2f}")
+    table.add_row("MB/s", f"{mb / seconds:,.2f}" if seconds else "-")
+    if result.resumed_units:
+        table.add_row("resumed work units", f"{result.resumed_units:,}")
+    console.print(table)
+    console.print(f"run: {result.run_uri}  root hash: {run['root_hash'][:16]}…")

@@ -1,0 +1,51 @@
+"""run.json: what a run did and the digests that let anyone check it later (sovereign audit verify)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+RUN_JSON = "run.json"
+SUCCESS = "_SUCCESS"  # completion marker, written last: {"run_json_sha256", "root_hash"}
+OUTPUT_DIRS = ("shards", "manifest")
+
+
+def root_hash(outputs: dict[str, dict[str, Any]]) -> str:
+    """One hash over every output file: sha256 of the sorted "path<TAB>sha256" lines."""
+    h = hashlib.sha256()
+    for rel in sorted(outputs):
+        h.update(f"{rel}\t{outputs[rel]['sha256']}\n".encode())
+    return h.hexdigest()
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("sovereign")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def git_commit() -> str | None:
+    repo = Path(__file__).resolve().parents[1]
+    if not (repo / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and commit else None
+
+
+def dumps(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,118 @@
+"""Builds a run's stages once per worker process and pushes batches through them, quarantining what fails."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline.config import RunConfig
+from pipeline.schema import HOST_EVIDENCE_SCHEMA, SHARD_SCHEMA, STATUS_QUARANTINED
+from stages.base import GlobalStage, HostEvidence, Stage, StageResult, decision_row, safe_error
+from stages.registry import build_stage
+
+SHARD_KEY = "_shard_key"
+UNDETERMINED = "und"
+
+_CACHE: dict[str, list[Stage]] = {}
+
+
+def build_stages(cfg: RunConfig) -> list[Stage]:
+    return [build_stage(spec.name, dict(spec.params)) for spec in cfg.enabled_stages()]
+
+
+def stages_for(cfg: RunConfig, host_evidence: pa.Table | None) -> list[Stage]:
+    """The run's stages, set up once per process (models and engines are loaded once, not per batch)."""
+    key = cfg.sha256()
+    if key not in _CACHE:
+        stages = build_stages(cfg)
+        for stage in stages:
+            if stage.needs_host_evidence:
+                stage.host_evidence = HostEvidence(host_evidence if host_evidence is not None else empty_evidence())
+            stage.ensure_setup()
+        _CACHE.clear()
+        _CACHE[key] = stages
+    return _CACHE[key]
+
+
+def empty_evidence() -> pa.Table:
+    return HOST_EVIDENCE_SCHEMA.empty_table()
+
+
+def unit_schema(stages: list[Stage]) -> pa.Schema:
+    """Columns a work unit keeps for its surviving documents: the shard columns, the shard key, and the
+    internal columns stages add (keep-evidence, global-stage keys)."""
+    fields = list(SHARD_SCHEMA) + [pa.field(SHARD_KEY, pa.string())]
+    names = set(SHARD_SCHEMA.names) | {SHARD_KEY}
+    for stage in stages:
+        extra = dict(stage.adds_columns)
+        if isinstance(stage, GlobalStage):
+            extra.update(stage.key_columns)
+        for name, typ in extra.items():
+            if name not in names:
+                fields.append(pa.field(name, typ))
+                names.add(name)
+    return pa.schema(fields)
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Select and cast to schema, filling absent columns with nulls."""
+    cols = []
+    for f in schema:
+        if f.name in table.column_names:
+            cols.append(table.column(f.name).cast(f.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def shard_key(language: str | None, doc_id: str, shards_per_language: int) -> str:
+    lang = language if language and language.replace("-", "").replace("_", "").isalnum() else UNDETERMINED
+    return f"{lang.lower()}/{int(doc_id[:8], 16) % shards_per_language:05d}"
+
+
+@dataclass
+class BatchOutcome:
+    kept: pa.Table
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    seconds: Counter = field(default_factory=Counter)
+
+
+def _run_stage(stage: Stage, table: pa.Table) -> StageResult:
+    """One stage over one batch; if the batch as a whole fails, retry document by document so that only the
+    documents that fail are quarantined."""
+    try:
+        return stage.process(table)
+    except Exception:  # noqa: BLE001 - isolate the bad document(s) below
+        pass
+    kept: list[pa.Table] = []
+    decisions: list[dict[str, Any]] = []
+    for i in range(table.num_rows):
+        one = table.slice(i, 1)
+        try:
+            res = stage.process(one)
+        except Exception as exc:  # noqa: BLE001
+            reason, evidence = safe_error(exc)
+            decisions.append(decision_row(one.to_pylist()[0], stage.name, reason, evidence, STATUS_QUARANTINED))
+            continue
+        kept.append(res.kept)
+        decisions.extend(res.decisions)
+    if kept:
+        return StageResult(kept=pa.concat_tables(kept, promote_options="permissive"), decisions=decisions)
+    return StageResult(kept=table.slice(0, 0), decisions=decisions)
+
+
+def run_batch(stages: list[Stage], table: pa.Table) -> BatchOutcome:
+    out = BatchOutcome(kept=table)
+    for stage in stages:
+        if out.kept.num_rows == 0:
+            break
+        t0 = time.perf_counter()
+        res = _run_stage(stage, out.kept)
+        out.seconds[stage.name] += time.perf_counter() - t0
+        out.decisions.extend(res.decisions)
+        out.kept = res.kept
+    return out

@@ -1,0 +1,220 @@
+"""Every path is a URI (/local/path, file://, s3://bucket/prefix), opened through pyarrow's filesystems.
+
+Writes are atomic: a temporary name then a rename on local disk, a single object PUT on S3. S3 endpoint and
+credentials come from the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...) or the run config's `s3:`
+section (endpoint and region only), never from code, and are never printed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import io
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+GLOB_CHARS = set("*?[")
+
+# Fixed Parquet options: part of the determinism contract (same rows -> same bytes on every executor).
+PARQUET_OPTIONS = dict(
+    compression="zstd",
+    compression_level=3,
+    use_dictionary=True,
+    write_statistics=True,
+    version="2.6",
+    data_page_size=1 << 20,
+)
+ROW_GROUP_SIZE = 10_000
+
+
+class StorageError(Exception):
+    """A storage problem described in one line, without credentials."""
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    endpoint_url: str | None = None
+    region: str | None = None
+
+    @classmethod
+    def from_env(cls, endpoint_url: str | None = None, region: str | None = None) -> S3Settings:
+        return cls(
+            endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("S3_ENDPOINT_URL"),
+            region=region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"),
+        )
+
+
+def is_s3(uri: str) -> bool:
+    return uri.startswith("s3://")
+
+
+def _s3_filesystem(settings: S3Settings) -> pafs.S3FileSystem:
+    kwargs: dict[str, object] = {}
+    if settings.endpoint_url:
+        endpoint = settings.endpoint_url
+        scheme = "https"
+        if "://" in endpoint:
+            scheme, endpoint = endpoint.split("://", 1)
+        kwargs.update(endpoint_override=endpoint, scheme=scheme)
+    if settings.region:
+        kwargs["region"] = settings.region
+    # Credentials: pyarrow reads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / profiles itself.
+    return pafs.S3FileSystem(**kwargs)
+
+
+def filesystem_for(uri: str, settings: S3Settings | None = None) -> tuple[pafs.FileSystem, str]:
+    """(filesystem, path inside it) for a URI or a local path."""
+    if is_s3(uri):
+        return _s3_filesystem(settings or S3Settings.from_env()), uri[len("s3://") :].rstrip("/")
+    if uri.startswith("file://"):
+        uri = uri[len("file://") :]
+    return pafs.LocalFileSystem(), str(Path(uri).expanduser().absolute())
+
+
+def normalise_uri(uri: str) -> str:
+    """Absolute local paths (so workers in other processes agree) and s3:// URIs as given."""
+    if is_s3(uri):
+        return uri.rstrip("/")
+    if uri.startswith("file://"):
+        uri = uri[len("file://") :]
+    return str(Path(uri).expanduser().absolute())
+
+
+def expand_inputs(uri: str, settings: S3Settings | None = None) -> list[tuple[str, int]]:
+    """Files matching a path, glob or prefix, sorted, with their sizes. Raises StorageError if none."""
+    fs, path = filesystem_for(uri, settings)
+    prefix = "s3://" if is_s3(uri) else ""
+    if any(c in path for c in GLOB_CHARS):
+        base = path
+        while any(c in base for c in GLOB_CHARS):
+            base = base.rsplit("/", 1)[0]
+        candidates = _list_files(fs, base)
+        matches = [(p, s) for p, s in candidates if fnmatch.fnmatchcase(p, path)]
+    else:
+        try:
+            info = fs.get_file_info(path)
+        except OSError as exc:
+            raise StorageError(f"cannot read {uri}: {_short(exc)}") from None
+        if info.type == pafs.FileType.File:
+            matches = [(path, info.size or 0)]
+        elif info.type == pafs.FileType.Directory:
+            matches = _list_files(fs, path)
+        else:
+            matches = []
+    if not matches:
+        raise StorageError(f"no input files match {uri}")
+    return sorted((prefix + p, s) for p, s in matches)
+
+
+def _list_files(fs: pafs.FileSystem, base: str) -> list[tuple[str, int]]:
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+    except OSError as exc:
+        raise StorageError(f"cannot list {base}: {_short(exc)}") from None
+    return [
+        (i.path, i.size or 0) for i in infos if i.type == pafs.FileType.File and not i.base_name.startswith((".", "_"))
+    ]
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+class Store:
+    """A directory-like root (local path or s3:// prefix) with atomic writes."""
+
+    def __init__(self, root_uri: str, settings: S3Settings | None = None) -> None:
+        self.root_uri = normalise_uri(root_uri)
+        self.settings = settings or S3Settings.from_env()
+        self.fs, self.root = filesystem_for(self.root_uri, self.settings)
+        self.local = isinstance(self.fs, pafs.LocalFileSystem)
+
+    def path(self, rel: str) -> str:
+        return f"{self.root}/{rel}" if rel else self.root
+
+    def uri(self, rel: str) -> str:
+        return f"{self.root_uri}/{rel}" if rel else self.root_uri
+
+    def local_path(self, rel: str) -> Path:
+        if not self.local:
+            raise StorageError(f"{self.root_uri} is not on local disk")
+        return Path(self.path(rel))
+
+    def exists(self, rel: str) -> bool:
+        return self.fs.get_file_info(self.path(rel)).type != pafs.FileType.NotFound
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        target = self.path(rel)
+        if self.local:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            tmp = f"{target}.tmp-{uuid.uuid4().hex}"
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        else:
+            with self.fs.open_output_stream(target) as out:  # one PUT: the object appears whole or not at all
+                out.write(data)
+
+    def put_file(self, local_file: str | Path, rel: str) -> None:
+        """Move (local) or upload (S3) a finished local file to rel, atomically."""
+        target = self.path(rel)
+        if self.local:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.replace(local_file, target)
+        else:
+            pafs.copy_files(str(local_file), target, destination_filesystem=self.fs)
+            os.unlink(local_file)
+
+    def read_bytes(self, rel: str) -> bytes:
+        with self.fs.open_input_stream(self.path(rel)) as fh:
+            return fh.read()
+
+    def list(self, rel: str, suffix: str = "") -> list[str]:
+        """Relative paths of files under rel (recursive), sorted."""
+        base = self.path(rel)
+        infos = self.fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+        n = len(base.rstrip("/")) + 1
+        return sorted(
+            i.path[n:]
+            for i in infos
+            if i.type == pafs.FileType.File and i.path.endswith(suffix) and ".tmp-" not in i.base_name
+        )
+
+    def delete_dir(self, rel: str) -> None:
+        try:
+            self.fs.delete_dir(self.path(rel))
+        except (FileNotFoundError, OSError):
+            pass
+
+    def sha256(self, rel: str) -> tuple[str, int]:
+        return sha256_stream(self.fs, self.path(rel))
+
+    def write_parquet(self, rel: str, table: pa.Table) -> None:
+        self.write_bytes(rel, parquet_bytes(table))
+
+    def read_parquet(self, rel: str, columns: list[str] | None = None) -> pa.Table:
+        return pq.read_table(self.path(rel), filesystem=self.fs, columns=columns)
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, row_group_size=ROW_GROUP_SIZE, **PARQUET_OPTIONS)
+    return buf.getvalue()
+
+
+def sha256_stream(fs: pafs.FileSystem, path: str) -> tuple[str, int]:
+    h = hashlib.sha256()
+    n = 0
+    with fs.open_input_stream(path) as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+            n += len(chunk)
+    return h.hexdigest(), n
