@@ -72,7 +72,9 @@ class RunConfig(_Strict):
     stages: list[StageSpec] = Field(default_factory=list)
     shards: OutputSpec = Field(default_factory=OutputSpec)
     s3: S3Spec = Field(default_factory=S3Spec)
-    max_record_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="larger records are quarantined")
+    max_record_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="records larger than this are quarantined (Common Crawl cuts at 1 MiB)"
+    )
 
     @field_validator("name")
     @classmethod

@@ -161,15 +161,29 @@ def _read_warc(
     seen_ids: set[str] = set()
     n = 0
     last_offset = 0
+    intact_end = gzip_intact_end(fs, path)
     try:
         stream = open(path, "rb") if isinstance(fs, pafs.LocalFileSystem) else fs.open_input_file(path)  # noqa: SIM115
         with stream:
             for record in ArchiveIterator(stream, parse_http=False, auto_decode="all"):
+                if intact_end is not None and record.stream_pos >= intact_end:
+                    break  # fastwarc returns cut-off gzip members silently (or as empty records)
                 n += 1
                 last_offset = record.stream_pos
                 _warc_record(unit, record, batcher.current, seen_ids, max_bytes)
                 if batcher.full():
                     yield batcher.take()
+        if intact_end is not None and intact_end < unit.size:
+            batcher.current.decisions.append(
+                _record(
+                    f"{unit.uri}#truncated@{intact_end}",
+                    f"{unit.uri}#offset={intact_end}",
+                    "ingest:truncated-data",
+                    {"after_offset": intact_end, "bytes_unreadable": unit.size - intact_end, "records_read": n},
+                    STATUS_QUARANTINED,
+                )
+            )
+            return
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - fastwarc raises OSError, and panics on some inputs
@@ -179,6 +193,45 @@ def _read_warc(
         batcher.current.decisions.append(
             _record(unit.uri + "#file", unit.uri, "ingest:no-records", {"bytes": unit.size}, STATUS_QUARANTINED)
         )
+
+
+def gzip_intact_end(fs: pafs.FileSystem, path: str) -> int | None:
+    """For a gzip file, the offset where its last complete member ends (== size when intact); None otherwise.
+
+    fastwarc skips a cut-off last member without an error, so truncation is checked with zlib: one streaming
+    inflate pass, which costs far less than extraction does."""
+    import zlib
+
+    with fs.open_input_stream(path, compression=None) as fh:
+        head = fh.read(1 << 20)
+        if not head.startswith(b"\x1f\x8b"):
+            return None
+        offset = 0  # compressed bytes consumed before `buf`
+        member_end = 0
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        buf = head
+        while True:
+            if not buf:
+                buf = fh.read(1 << 20)
+                if not buf:
+                    return member_end
+            try:
+                d.decompress(buf, 0)
+                while d.unconsumed_tail:
+                    d.decompress(d.unconsumed_tail, 1 << 16)
+            except zlib.error:
+                return member_end
+            if d.eof:
+                used = len(buf) - len(d.unused_data)
+                offset += used
+                member_end = offset
+                buf = d.unused_data
+                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                if buf and not buf.startswith(b"\x1f"):
+                    return member_end  # trailing garbage after the last member
+                continue
+            offset += len(buf)
+            buf = b""
 
 
 def _warc_record(unit: WorkUnit, record: Any, out: IngestBatch, seen_ids: set[str], max_bytes: int) -> None:
@@ -219,6 +272,9 @@ def _warc_record(unit: WorkUnit, record: Any, out: IngestBatch, seen_ids: set[st
         content_type = (record.headers.get("Content-Type") or "").split(";")[0].strip().lower() or None
         charset = None
     body = record.reader.read()
+    if len(body) < record.content_length and rtype == "resource":
+        decide("ingest:truncated-record", {"bytes": len(body), "declared": record.content_length}, STATUS_QUARANTINED)
+        return
     if url:
         parts = urlsplit(url) if "://" in url else None
         kind = HOST_CAPTURE_PATHS.get(parts.path) if parts else None

@@ -174,7 +174,7 @@ class Store:
             os.unlink(local_file)
 
     def read_bytes(self, rel: str) -> bytes:
-        with self.fs.open_input_stream(self.path(rel)) as fh:
+        with self.fs.open_input_stream(self.path(rel), compression=None) as fh:
             return fh.read()
 
     def list(self, rel: str, suffix: str = "") -> list[str]:
@@ -213,7 +213,7 @@ def parquet_bytes(table: pa.Table) -> bytes:
 def sha256_stream(fs: pafs.FileSystem, path: str) -> tuple[str, int]:
     h = hashlib.sha256()
     n = 0
-    with fs.open_input_stream(path) as fh:
+    with fs.open_input_stream(path, compression=None) as fh:
         while chunk := fh.read(1 << 20):
             h.update(chunk)
             n += len(chunk)
