@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipeline.config import ConfigError, RunConfig
 from pipeline.executors import Executor, make_executor
@@ -209,30 +210,44 @@ def _reduces(
     globals_ = [s for s in stages if isinstance(s, GlobalStage)]
     if not globals_:
         return out
-    doc_files = [store.path(f"{WORK}/units/{u.key}/docs.parquet") for u in units]
+    local_drops: list[str] = []
     with tempfile.TemporaryDirectory(prefix="sovereign-reduce-") as scratch:
+        doc_files = _local_key_files(store, units, globals_, scratch)
         for stage in globals_:
             rel = f"{WORK}/reduce/{stage.name}.parquet"
-            key_files = doc_files if not out else [_surviving_keys(store, doc_files, out, stage, scratch)]
+            key_files = doc_files if not out else [_surviving_keys(doc_files, local_drops, stage, scratch)]
             ctx = ReduceContext(
                 key_files=key_files, work_dir=scratch, memory_mb=cfg.executor.memory_mb, filesystem=store.fs
             )
-            result = executor.reduce(stage, ctx, list(stage.key_columns))
-            store.write_parquet(rel, result.sort_by("id"))
+            result = executor.reduce(stage, ctx, list(stage.key_columns)).sort_by("id")
+            store.write_parquet(rel, result)
+            local_drops.append(f"{scratch}/{stage.name}-reduce.parquet")
+            pq.write_table(result, local_drops[-1])
             out.append((stage.name, rel))
     return out
 
 
-def _surviving_keys(
-    store: Store, doc_files: list[str], previous: list[tuple[str, str]], stage: GlobalStage, scratch: str
-) -> str:
+def _local_key_files(store: Store, units: list[WorkUnit], globals_: list[GlobalStage], scratch: str) -> list[str]:
+    """Paths the reduces can read. On object storage, the key columns (not the text) are copied to local scratch
+    one unit at a time, so DuckDB, Spark local and Ray read plain files."""
+    rels = [f"{WORK}/units/{u.key}/docs.parquet" for u in units]
+    if store.local:
+        return [store.path(rel) for rel in rels]
+    columns = ["id", *sorted({c for g in globals_ for c in g.key_columns})]
+    out = []
+    for i, rel in enumerate(rels):
+        target = f"{scratch}/keys-{i:06d}.parquet"
+        pq.write_table(store.read_parquet(rel, columns=columns), target)
+        out.append(target)
+    return out
+
+
+def _surviving_keys(doc_files: list[str], previous: list[str], stage: GlobalStage, scratch: str) -> str:
     """Keys of documents no earlier global stage dropped, as one local Parquet file (DuckDB streams it)."""
-    if not store.local:
-        raise RunError("chained global stages need a local run directory in this version")
     con = duckdb.connect()
     con.execute(f"SET temp_directory='{scratch}'")
     files = ", ".join(f"'{f}'" for f in doc_files)
-    drops = ", ".join(f"'{store.path(rel)}'" for _, rel in previous)
+    drops = ", ".join(f"'{f}'" for f in previous)
     cols = ", ".join(["id", *stage.key_columns])
     target = f"{scratch}/{stage.name}-keys.parquet"
     con.execute(
@@ -297,8 +312,6 @@ def manifest_counts(store: Store) -> dict[str, Any]:
     files = [store.path(f"manifest/{rel}") for rel in store.list("manifest", ".parquet")]
     if not files:
         return {"kept": 0, "dropped": 0, "quarantined": 0, "manifest_rows": 0, "by_reason": {}}
-    import pyarrow.parquet as pq
-
     table = pa.concat_tables(
         [pq.read_table(f, filesystem=store.fs, columns=["status", "stage", "reason"]) for f in files]
     )

@@ -62,8 +62,8 @@ def bad_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     (d / "broken-headers.warc.gz").write_bytes(gzip.compress(broken, mtime=0) + good.read_bytes()[:0])
     # Invalid UTF-8 inside a page that declares UTF-8: extracted with replacement characters, not fatal.
-    bad_utf8 = html_page("Kaputt", ["Gültiger Text " * 20 + "\xff\xfe".encode("latin-1").decode("latin-1")])
-    bad_utf8 = bad_utf8.replace("Gültiger".encode(), b"G\xfcltiger\xc3\x28")
+    bad_utf8 = html_page("Kaputt", ["Gültiger Text über Straßen. " * 20])
+    bad_utf8 = bad_utf8.replace("Gültiger".encode(), b"G\xfcltiger\xc3\x28", 1)  # two broken sequences
     write_warc(d / "utf8.warc.gz", [("https://www.beispiel.de/utf8", bad_utf8)])
     # A single 50 MB document: quarantined as too large (the limit is configurable), never read into memory whole.
     big = html_page("Gross", ["Sehr großes Dokument. " * 2_400_000])
@@ -96,7 +96,7 @@ def test_bad_input_is_quarantined_and_counts_reconcile(bad_run: Path) -> None:
     quarantined = {r["reason"] for r in rows if r["status"] == "quarantined"}
     assert {
         "ingest:unreadable-data",  # random bytes
-            "ingest:truncated-data",  # a gzip member cut off
+        "ingest:truncated-data",  # a gzip member cut off
         "ingest:empty-file",
         "ingest:bad-http-headers",
         "ingest:record-too-large",
@@ -104,6 +104,7 @@ def test_bad_input_is_quarantined_and_counts_reconcile(bad_run: Path) -> None:
         "ingest:invalid-json",
         "ingest:missing-text",
     } <= quarantined
+
     def files(reason: str) -> set[str]:
         return {r["source_uri"].split("#")[0].rsplit("/", 1)[-1] for r in by_reason[reason]}
 

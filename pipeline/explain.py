@@ -1,0 +1,168 @@
+"""``sovereign audit explain RUN URL_OR_ID``: a document's fate, and the evidence and policy rule behind it, in
+plain words for a legal reviewer. Reads RUN/manifest/part-*.parquet (with DuckDB) and RUN/run.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+# What each rights reason means, in plain words.
+REASONS = {
+    "rights:robots-disallow": "the site's robots.txt forbids an AI crawler from fetching this page",
+    "rights:robots-unreachable": "the site's robots.txt answered with a server error, which RFC 9309 treats as "
+    "'disallow everything'",
+    "rights:robots-unavailable": "the site's robots.txt was not found (4xx) and the policy treats that as a refusal",
+    "rights:robots-missing": "no robots.txt was captured for the site and the policy drops such documents",
+    "rights:robots-unreadable": "the captured robots.txt could not be read and the policy drops such documents",
+    "rights:robots-content-usage": "the site's robots.txt refuses AI training (IETF Content-Usage)",
+    "rights:robots-content-signal": "the site's robots.txt states 'ai-train=no' (Content-Signal)",
+    "rights:tdm-reservation-file": "the site's /.well-known/tdmrep.json reserves text and data mining rights for "
+    "this page (W3C TDMRep; an Article 4(3) CDSM opt-out)",
+    "rights:tdm-reservation-header": "the page was served with the HTTP header 'tdm-reservation: 1' (W3C TDMRep; an "
+    "Article 4(3) CDSM opt-out)",
+    "rights:tdm-reservation-meta": 'the page carries <meta name="tdm-reservation" content="1"> (W3C TDMRep)',
+    "rights:tdmrep-missing": "no tdmrep.json was captured for the site and the policy drops such documents",
+    "rights:tdmrep-unreadable": "the site's tdmrep.json could not be read and the policy drops such documents",
+    "rights:content-usage-header": "the page was served with a Content-Usage header that refuses AI training "
+    "(IETF AI preferences)",
+    "rights:content-usage-unreadable": "the page's Content-Usage header could not be parsed and the policy drops "
+    "such documents",
+    "rights:content-signal-header": "the page was served with a Content-Signal header saying 'ai-train=no'",
+    "rights:x-robots-tag": "the page was served with an X-Robots-Tag header that refuses AI use",
+    "rights:meta-robots": "the page carries a robots meta tag that refuses AI use",
+    "rights:licence-no-training": "the page's licence does not allow AI training",
+    "rights:licence-conditional": "the page's licence allows training only under conditions the policy does not accept",
+    "rights:licence-missing": "no licence was found and the policy drops such documents",
+}
+
+
+def _find_rows(run: Path, url_or_id: str) -> list[dict[str, Any]]:
+    parts = sorted((run / "manifest").glob("part-*.parquet"))
+    if not parts:
+        raise LookupError(f"{run}: no manifest (expected {run / 'manifest' / 'part-*.parquet'})")
+    con = duckdb.connect()
+    try:
+        cur = con.execute(
+            "SELECT * FROM read_parquet(?) WHERE id = ? OR url = ? ORDER BY id",
+            [[str(p) for p in parts], url_or_id, url_or_id],
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    finally:
+        con.close()
+
+
+def _stage_info(run: Path, stage: str | None) -> dict[str, Any]:
+    try:
+        meta = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    for s in meta.get("stages") or []:
+        if isinstance(s, dict) and s.get("name") == stage:
+            return s
+    return {}
+
+
+def _plain(value: Any, indent: str = "    ") -> list[str]:
+    if isinstance(value, dict):
+        out = []
+        for k in sorted(value):
+            v = value[k]
+            if isinstance(v, dict | list) and v:
+                out.append(f"{indent}{k}:")
+                out += _plain(v, indent + "  ")
+            else:
+                out.append(f"{indent}{k}: {v}")
+        return out
+    if isinstance(value, list):
+        return [f"{indent}- {json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v}" for v in value]
+    return [f"{indent}{value}"]
+
+
+def _rights_evidence(evidence: Any) -> dict[str, Any] | None:
+    if not isinstance(evidence, dict):
+        return None
+    for key in ("_rights_evidence", "rights"):
+        inner = evidence.get(key)
+        if isinstance(inner, str):
+            try:
+                inner = json.loads(inner)
+            except ValueError:
+                inner = None
+        if isinstance(inner, dict):
+            return inner
+    return evidence if "checks" in evidence else None
+
+
+def _explain_row(run: Path, row: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Document {row['id']}",
+        f"  URL: {row.get('url') or '(none)'}",
+        f"  Source record: {row.get('source_uri') or '(unknown)'}",
+    ]
+    try:
+        evidence = json.loads(row["evidence"]) if row.get("evidence") else None
+    except ValueError:
+        evidence = row.get("evidence")
+    status = row.get("status")
+    stage, reason = row.get("stage"), row.get("reason")
+    if status == "kept":
+        where = f" in {row['shard']} row {row['row']}" if row.get("shard") else ""
+        lines.append(f"  Fate: KEPT{where}.")
+        lines.append(f"  Licence: {row.get('licence') or 'none found'}")
+        rights = _rights_evidence(evidence)
+        if rights:
+            lic = (rights.get("checks") or {}).get("licence") or {}
+            if lic.get("signal"):
+                lines.append(
+                    f"  The licence was read from: {lic['signal']} ({lic.get('where')}); "
+                    f"training under it: {lic.get('training')}; rule: {lic.get('rule')}"
+                )
+            elif lic.get("rule"):
+                lines.append(f"  No licence was found; it was kept under the policy rule {lic['rule']}.")
+            lines.append("  Rights checks performed (none refused the use):")
+            lines += _plain(rights.get("checks") or {})
+        elif evidence:
+            lines.append("  Evidence recorded:")
+            lines += _plain(evidence)
+    else:
+        verb = "DROPPED" if status == "dropped" else "QUARANTINED (could not be processed)"
+        lines.append(f"  Fate: {verb} by stage '{stage}', reason '{reason}'.")
+        if reason in REASONS:
+            lines.append(f"  In plain words: {REASONS[reason]}.")
+        if isinstance(evidence, dict):
+            if evidence.get("policy_rule"):
+                lines.append(f"  Policy rule applied: {evidence['policy_rule']}")
+            if evidence.get("signal") is not None:
+                lines.append("  The exact signal:")
+                lines += _plain(evidence["signal"])
+            if evidence.get("other_signals"):
+                lines.append(f"  Other signals that would also have refused it: {', '.join(evidence['other_signals'])}")
+            rest = {k: v for k, v in evidence.items() if k not in ("policy_rule", "signal", "other_signals")}
+            if rest:
+                lines.append("  Further evidence:")
+                lines += _plain(rest)
+        elif evidence:
+            lines.append(f"  Evidence: {evidence}")
+    info = _stage_info(run, stage if status != "kept" else "rights")
+    if info.get("policy_sha256"):
+        lines.append(
+            f"  Policy in force: sha256 {info['policy_sha256']} (stage {info.get('name')} "
+            f"version {info.get('version')}; licence registry sha256 {info.get('registry_sha256')})"
+        )
+    elif info:
+        lines.append(f"  Stage version: {info.get('name')} {info.get('version')}")
+    return lines
+
+
+def explain(run_dir: str, url_or_id: str) -> str:
+    """Plain-words account of what the run decided about a document (by id or URL); LookupError if absent."""
+    run = Path(run_dir)
+    rows = _find_rows(run, url_or_id)
+    if not rows:
+        raise LookupError(f"no document with id or URL {url_or_id!r} in the manifest of {run}")
+    blocks = ["\n".join(_explain_row(run, row)) for row in rows]
+    return "\n\n".join(blocks) + "\n"
