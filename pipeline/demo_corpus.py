@@ -32,6 +32,8 @@ import yaml
 DEFAULT_SEED = 20261123
 DEFAULT_PAGES = 400
 MIN_PAGES = 150
+MAX_PAGES = 600  # beyond this the sentence banks run out of paragraphs never used before
+NEAR_DUP_MIN_JACCARD = 0.72
 N_FILES = 4
 FILE_PATTERN = "sovereign-demo-{:05d}.warc.gz"
 DATA_DIR = Path(__file__).resolve().parent / "demo_data"
@@ -93,54 +95,107 @@ _ROBOTS_PLAIN = "User-agent: *\nDisallow: /admin/\nDisallow: /suche\n\nSitemap: 
 
 HOSTS: tuple[Host, ...] = (
     Host(
-        "https://www.lindenau.de", "de", "Stadt Lindenau", 5, ("aktuelles", "buergerservice", "presse"),
+        "https://www.lindenau.de",
+        "de",
+        "Stadt Lindenau",
+        7,
+        ("aktuelles", "buergerservice", "presse"),
         "# robots.txt der Stadt Lindenau\nUser-agent: *\nDisallow: /intern/\nDisallow: /suche\n\n"
         "User-agent: GPTBot\nDisallow: /presse/\n\nSitemap: https://www.lindenau.de/sitemap.xml\n",
-        robots_rules=(("GPTBot", "/presse/"), ("*", "/intern/")), tdmrep_status=404, site_licence="DL-DE-BY-2.0",
+        robots_rules=(("GPTBot", "/presse/"), ("*", "/intern/")),
+        tdmrep_status=404,
+        site_licence="DL-DE-BY-2.0",
     ),
     Host("https://www.kreis-hohenfeld.de", "de", "Landkreis Hohenfeld", 2, ("themen", "service"), None, 404),
     Host(
-        "https://www.oberland-kurier.de", "de", "Oberland-Kurier", 1, ("lokales", "region"),
+        "https://www.oberland-kurier.de",
+        "de",
+        "Oberland-Kurier",
+        1,
+        ("lokales", "region"),
         "User-agent: GPTBot\nUser-agent: ClaudeBot\nUser-agent: Google-Extended\nUser-agent: CCBot\nDisallow: /\n\n"
         "User-agent: *\nAllow: /\n",
         robots_rules=(("GPTBot", "/"), ("ClaudeBot", "/"), ("Google-Extended", "/"), ("CCBot", "/")),
-        tdmrep=[{"location": "/", "tdm-reservation": 1, "tdm-policy": "https://www.oberland-kurier.de/tdm-policy.json"}],
+        tdmrep=[
+            {"location": "/", "tdm-reservation": 1, "tdm-policy": "https://www.oberland-kurier.de/tdm-policy.json"}
+        ],
         neutral=False,
     ),
     Host(
-        "https://www.ville-montclair.fr", "fr", "Ville de Montclair", 4, ("actualites", "demarches", "archives"),
+        "https://www.ville-montclair.fr",
+        "fr",
+        "Ville de Montclair",
+        4,
+        ("actualites", "demarches", "archives"),
         "User-agent: *\nDisallow: /archives/\nDisallow: /recherche\n\nSitemap: https://www.ville-montclair.fr/sitemap.xml\n",
-        robots_rules=(("*", "/archives/"),), site_licence="etalab-2.0",
+        robots_rules=(("*", "/archives/"),),
+        site_licence="etalab-2.0",
     ),
     Host(
-        "https://www.echo-du-vercors.fr", "fr", "L'Écho du Vercors", 2, ("articles", "agenda"),
+        "https://www.echo-du-vercors.fr",
+        "fr",
+        "L'Écho du Vercors",
+        2,
+        ("articles", "agenda"),
         "User-agent: *\nDisallow: /abonnes/\n",
         tdmrep=[
-            {"location": "/articles/*", "tdm-reservation": 1, "tdm-policy": "https://www.echo-du-vercors.fr/tdm/policy.json"},
+            {
+                "location": "/articles/*",
+                "tdm-reservation": 1,
+                "tdm-policy": "https://www.echo-du-vercors.fr/tdm/policy.json",
+            },
             {"location": "/", "tdm-reservation": 0},
         ],
         neutral=False,
     ),
     Host(
-        "https://www.villaverde-del-rio.es", "es", "Ayuntamiento de Villaverde del Río", 3, ("noticias", "datos-abiertos"),
-        "User-Agent: *\nAllow: /\nDisallow: /privado/\nContent-Usage: train-ai=n\nContent-Usage: /datos-abiertos/ train-ai=y\n",
-        content_usage=(("/", "train-ai=n"), ("/datos-abiertos/", "train-ai=y")), neutral=False,
+        "https://www.villaverde-del-rio.es",
+        "es",
+        "Ayuntamiento de Villaverde del Río",
+        3,
+        ("noticias", "datos-abiertos"),
+        "User-Agent: *\nAllow: /\nDisallow: /privado/\nContent-Usage: train-ai=n\n"
+        "Content-Usage: /datos-abiertos/ train-ai=y\n",
+        content_usage=(("/", "train-ai=n"), ("/datos-abiertos/", "train-ai=y")),
+        neutral=False,
     ),
     Host("https://www.diario-levante-sur.es", "es", "Diario Levante Sur", 2, ("local", "sociedad"), _ROBOTS_PLAIN),
-    Host("https://www.comune.valfonda.it", "it", "Comune di Valfonda", 1, ("notizie", "servizi"), None, 500, neutral=False),
+    Host(
+        "https://www.comune.valfonda.it",
+        "it",
+        "Comune di Valfonda",
+        1,
+        ("notizie", "servizi"),
+        None,
+        500,
+        neutral=False,
+    ),
     Host("https://www.valfonda-turismo.it", "it", "Valfonda Turismo", 3, ("notizie", "eventi"), _ROBOTS_PLAIN),
     Host("https://www.gmina-lipowiec.pl", "pl", "Gmina Lipowiec", 3, ("aktualnosci", "sprawy"), _ROBOTS_PLAIN),
     Host(
-        "https://www.bip-lipowiec.pl", "pl", "Biuletyn Informacji Publicznej Gminy Lipowiec", 1, ("ogloszenia",),
-        "User-agent: CCBot\nDisallow: /\n\nUser-agent: *\nDisallow:\n", robots_rules=(("CCBot", "/"),), neutral=False,
+        "https://www.bip-lipowiec.pl",
+        "pl",
+        "Biuletyn Informacji Publicznej Gminy Lipowiec",
+        1,
+        ("ogloszenia",),
+        "User-agent: CCBot\nDisallow: /\n\nUser-agent: *\nDisallow:\n",
+        robots_rules=(("CCBot", "/"),),
+        neutral=False,
     ),
     Host(
-        "https://www.waterdam.nl", "nl", "Gemeente Waterdam", 1, ("nieuws",),
+        "https://www.waterdam.nl",
+        "nl",
+        "Gemeente Waterdam",
+        1,
+        ("nieuws",),
         "User-agent: *\nContent-Signal: search=yes, ai-train=no\nAllow: /\n",
-        content_signal="search=yes, ai-train=no", neutral=False,
+        content_signal="search=yes, ai-train=no",
+        neutral=False,
     ),
     Host("https://www.gemeente-beekveld.nl", "nl", "Gemeente Beekveld", 3, ("nieuws", "loket"), None, 404),
-    Host("https://www.cm-vilanova.pt", "pt", "Câmara Municipal de Vila Nova", 3, ("noticias", "servicos"), _ROBOTS_PLAIN),
+    Host(
+        "https://www.cm-vilanova.pt", "pt", "Câmara Municipal de Vila Nova", 3, ("noticias", "servicos"), _ROBOTS_PLAIN
+    ),
     Host("https://www.almby.se", "sv", "Almby kommun", 3, ("nyheter", "service"), _ROBOTS_PLAIN),
     Host("https://www.dimos-kalamou.gr", "el", "Δήμος Καλάμου", 3, ("anakoinoseis", "ypiresies"), _ROBOTS_PLAIN),
     Host("https://www.mesto-brezno.cz", "cs", "Město Březno", 3, ("aktuality", "urad"), None, 404),
@@ -148,8 +203,13 @@ HOSTS: tuple[Host, ...] = (
     Host("https://www.tiszakeszi-hirado.hu", "hu", "Tiszakeszi Híradó", 3, ("hirek", "ugyintezes"), None, None),
     Host("https://www.obshtina-ravnets.bg", "bg", "Община Равнец", 3, ("novini", "uslugi"), _ROBOTS_PLAIN),
     Host(
-        "https://www.northwick.gov.uk", "en", "Northwick Borough Council", 3, ("news", "services"),
-        "User-agent: *\nDisallow: /search\nDisallow: /my-account/\n", site_licence="OGL-UK-3.0",
+        "https://www.northwick.gov.uk",
+        "en",
+        "Northwick Borough Council",
+        3,
+        ("news", "services"),
+        "User-agent: *\nDisallow: /search\nDisallow: /my-account/\n",
+        site_licence="OGL-UK-3.0",
     ),
 )
 HOST_BY_ORIGIN = {h.origin: h for h in HOSTS}
@@ -165,7 +225,27 @@ def load_bank(lang: str) -> dict[str, Any]:
         return yaml.safe_load(f)
 
 
+# Greek and Cyrillic letters as the sites' URL schemes transliterate them (ELOT 743 / Bulgarian streamlined).
+_TRANSLIT = dict(zip("αβγδεζηικλμνξοπρστυφωάέήίόύώϊϋΐΰς", "avgdeziiklmnxoprstyfoaeiioyoiyiys", strict=True))
+_TRANSLIT |= dict(zip("абвгдезийклмнопрстуфхъь", "abvgdeziyklmnoprstufhay", strict=True))
+_TRANSLIT |= {
+    "θ": "th",
+    "χ": "ch",
+    "ψ": "ps",
+    "ж": "zh",
+    "ц": "ts",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "sht",
+    "ю": "yu",
+    "я": "ya",
+    "ł": "l",
+    "ß": "ss",
+}
+
+
 def _slug(text: str) -> str:
+    text = "".join(_TRANSLIT.get(c, c) for c in text.lower())
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60]
 
@@ -186,19 +266,51 @@ def iban_is_valid(value: str) -> bool:
 
 # BBAN shapes per country: n = digit, a = capital letter (lengths from the IBAN registry).
 _BBAN_SHAPES = {
-    "DE": "n" * 18, "FR": "n" * 23, "ES": "n" * 20, "IT": "a" + "n" * 22, "NL": "aaaa" + "n" * 10,
-    "PL": "n" * 24, "PT": "n" * 21, "SE": "n" * 20, "CZ": "n" * 20, "FI": "n" * 14, "HU": "n" * 24,
-    "GR": "n" * 23, "BG": "aaaa" + "n" * 14, "GB": "aaaa" + "n" * 14,
+    "DE": "n" * 18,
+    "FR": "n" * 23,
+    "ES": "n" * 20,
+    "IT": "a" + "n" * 22,
+    "NL": "aaaa" + "n" * 10,
+    "PL": "n" * 24,
+    "PT": "n" * 21,
+    "SE": "n" * 20,
+    "CZ": "n" * 20,
+    "FI": "n" * 14,
+    "HU": "n" * 24,
+    "GR": "n" * 23,
+    "BG": "aaaa" + "n" * 14,
+    "GB": "aaaa" + "n" * 14,
 }
 _IBAN_COUNTRY = {
-    "de": "DE", "fr": "FR", "es": "ES", "it": "IT", "nl": "NL", "pl": "PL", "pt": "PT", "sv": "SE",
-    "cs": "CZ", "fi": "FI", "hu": "HU", "el": "GR", "bg": "BG", "en": "GB",
+    "de": "DE",
+    "fr": "FR",
+    "es": "ES",
+    "it": "IT",
+    "nl": "NL",
+    "pl": "PL",
+    "pt": "PT",
+    "sv": "SE",
+    "cs": "CZ",
+    "fi": "FI",
+    "hu": "HU",
+    "el": "GR",
+    "bg": "BG",
+    "en": "GB",
 }
+
+
+def _es_control(digits: str) -> str:
+    """Spanish CCC control digit (weights 1,2,4,8,5,10,9,7,3,6; 11 -> 0, 10 -> 1)."""
+    d = 11 - sum(int(c) * w for c, w in zip(digits, (1, 2, 4, 8, 5, 10, 9, 7, 3, 6), strict=True)) % 11
+    return str({11: 0, 10: 1}.get(d, d))
 
 
 def _random_iban(rng: random.Random, country: str) -> str:
-    bban = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") if c == "a" else str(rng.randrange(10))
-                   for c in _BBAN_SHAPES[country])
+    bban = "".join(
+        rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") if c == "a" else str(rng.randrange(10)) for c in _BBAN_SHAPES[country]
+    )
+    if country == "ES":  # the national check digits are validated too (e.g. by python-stdnum)
+        bban = bban[:8] + _es_control("00" + bban[:8]) + _es_control(bban[10:]) + bban[10:]
     return iban(country, bban)
 
 
@@ -229,9 +341,14 @@ def es_dni(rng: random.Random) -> str:
     return f"{number:08d}" + "TRWAGMYFPDXBNJZSQVHLCKE"[number % 23]
 
 
-_CF_ODD = dict(zip("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-                   [1, 0, 5, 7, 9, 13, 15, 17, 19, 21] + [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8,
-                                                          12, 14, 16, 10, 22, 25, 24, 23], strict=True))
+_CF_ODD = dict(
+    zip(
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        [1, 0, 5, 7, 9, 13, 15, 17, 19, 21]
+        + [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23],
+        strict=True,
+    )
+)
 
 
 def it_codice_fiscale(rng: random.Random) -> str:
@@ -274,25 +391,44 @@ NATIONAL_IDS = {  # language -> (entity type as presidio names it where it has o
 
 
 def _fmt_digits(rng: random.Random, pattern: str) -> str:
-    """'D' = digit 2-9 (a valid first subscriber digit), 'd' = any digit."""
-    return "".join(str(rng.randrange(2, 10)) if c == "D" else str(rng.randrange(10)) if c == "d" else c
-                   for c in pattern)
+    """'D' = digit 2-9, 'E' = digit 2-8 (valid first subscriber digits), 'd' = any digit."""
+    ranges = {"D": (2, 10), "E": (2, 9), "d": (0, 10)}
+    return "".join(str(rng.randrange(*ranges[c])) if c in ranges else c for c in pattern)
 
 
 # National formats of fixed-line numbers in capital cities (valid per libphonenumber); the UK one is in
 # Ofcom's range reserved for drama.
 PHONE_PATTERNS = {
-    "de": ("+49 30 Dddd dddd", "030 Dddddddd"), "fr": ("01 4d dd dd dd", "+33 1 4d dd dd dd"),
-    "es": ("+34 91D ddd ddd", "91D dd dd dd"), "it": ("+39 06 Dddd dddd", "06 Dddd dddd"),
-    "pl": ("+48 22 Ddd dd dd", "22 Ddd dd dd"), "nl": ("+31 20 Ddd dddd", "020 Ddd dddd"),
-    "pt": ("+351 21D ddd ddd", "21D ddd ddd"), "sv": ("08-Ddd dd dd", "+46 8 Ddd dd dd"),
-    "cs": ("+420 2Dd ddd ddd", "2Dd ddd ddd"), "fi": ("09 Dddd ddd", "+358 9 Dddd ddd"),
-    "hu": ("+36 1 Ddd dddd", "(06 1) Ddd dddd"), "el": ("+30 210 Ddd dddd", "210 Ddd dddd"),
-    "bg": ("+359 2 Ddd dddd", "02 Ddd dddd"), "en": ("020 7946 0ddd", "+44 20 7946 0ddd"),
+    "de": ("+49 30 Dddd dddd", "030 Dddddddd"),
+    "fr": ("01 4d dd dd dd", "+33 1 4d dd dd dd"),
+    "es": ("+34 91D ddd ddd", "91D dd dd dd"),
+    "it": ("+39 06 Dddd dddd", "06 Dddd dddd"),
+    "pl": ("+48 22 Ddd dd dd", "22 Ddd dd dd"),
+    "nl": ("+31 20 Ddd dddd", "020 Ddd dddd"),
+    "pt": ("+351 21D ddd ddd", "21D ddd ddd"),
+    "sv": ("08-Ddd dd dd", "+46 8 Ddd dd dd"),
+    "cs": ("+420 2Dd ddd ddd", "2Dd ddd ddd"),
+    "fi": ("09 Eddd ddd", "+358 9 Eddd ddd"),
+    "hu": ("+36 1 Ddd dddd", "(06 1) Ddd dddd"),
+    "el": ("+30 210 Ddd dddd", "210 Ddd dddd"),
+    "bg": ("+359 2 Ddd dddd", "02 Ddd dddd"),
+    "en": ("020 7946 0ddd", "+44 20 7946 0ddd"),
 }
 PHONE_REGION = {
-    "de": "DE", "fr": "FR", "es": "ES", "it": "IT", "pl": "PL", "nl": "NL", "pt": "PT", "sv": "SE",
-    "cs": "CZ", "fi": "FI", "hu": "HU", "el": "GR", "bg": "BG", "en": "GB",
+    "de": "DE",
+    "fr": "FR",
+    "es": "ES",
+    "it": "IT",
+    "pl": "PL",
+    "nl": "NL",
+    "pt": "PT",
+    "sv": "SE",
+    "cs": "CZ",
+    "fi": "FI",
+    "hu": "HU",
+    "el": "GR",
+    "bg": "BG",
+    "en": "GB",
 }
 
 
@@ -376,7 +512,9 @@ class _Composer:
         sentences = self._topic(lang, topic)["sentences"]
         return " ".join(sentences[i] for i in pick)
 
-    def article(self, lang: str, host: Host, n_paras: int, when: datetime) -> tuple[str, list[tuple[str, tuple[int, ...]]]]:
+    def article(
+        self, lang: str, host: Host, n_paras: int, when: datetime
+    ) -> tuple[str, list[tuple[str, tuple[int, ...]]]]:
         bank = load_bank(lang)
         topics = [t["key"] for t in bank["topics"]]
         order = self.rng.sample(topics, min(n_paras, len(topics)))
@@ -413,8 +551,9 @@ def _host_signals(host: Host, path: str) -> list[dict[str, Any]]:
     for rule in host.tdmrep or []:
         loc = rule["location"].rstrip("*")
         if path.startswith(loc):
-            signals.append({"kind": "tdmrep_json", "value": str(rule["tdm-reservation"]),
-                            "reserves": rule["tdm-reservation"] == 1})
+            signals.append(
+                {"kind": "tdmrep_json", "value": str(rule["tdm-reservation"]), "reserves": rule["tdm-reservation"] == 1}
+            )
             break  # TDMRep: the first matching rule in array order applies
     return signals
 
@@ -424,8 +563,12 @@ _PAGE_SIGNALS: list[tuple[str, list[tuple[str, str]], list[str], bool]] = [
     ("http_tdm_reservation", [("tdm-reservation", "1")], [], True),
     ("http_tdm_reservation", [("tdm-reservation", "1"), ("tdm-policy", "{origin}/tdm-policy.json")], [], True),
     ("meta_tdm_reservation", [], ['<meta name="tdm-reservation" content="1">'], True),
-    ("meta_tdm_reservation", [], ['<meta name="tdm-reservation" content="1">',
-                                  '<meta name="tdm-policy" content="{origin}/policies/tdm.json">'], True),
+    (
+        "meta_tdm_reservation",
+        [],
+        ['<meta name="tdm-reservation" content="1">', '<meta name="tdm-policy" content="{origin}/policies/tdm.json">'],
+        True,
+    ),
     ("x_robots_tag", [("X-Robots-Tag", "noai")], [], True),
     ("x_robots_tag", [("X-Robots-Tag", "noai, noimageai")], [], True),
     ("x_robots_tag_agent", [("X-Robots-Tag", "GPTBot: noai")], [], True),
@@ -462,15 +605,18 @@ def _counts(n_pages: int) -> tuple[int, int, int]:
 
 
 def _new_url(host: Host, section: str, title: str, n: int) -> str:
-    slug = _slug(title) or "article"
+    slug = _slug(title.split(" (")[0]) or "article"
     return f"{host.origin}/{section}/{slug}-{n}"
 
 
 @cache
 def build_plan(seed: int = DEFAULT_SEED, n_pages: int = DEFAULT_PAGES) -> DemoPlan:
     """Everything the corpus will contain, decided from the seed alone (no I/O but the sentence banks)."""
-    if n_pages < MIN_PAGES:
-        raise ValueError(f"pages must be at least {MIN_PAGES} so that every planted feature fits (got {n_pages})")
+    if not MIN_PAGES <= n_pages <= MAX_PAGES:
+        raise ValueError(
+            f"pages must be between {MIN_PAGES} (every planted feature fits) and {MAX_PAGES} "
+            f"(sentence banks stay unrepeated), got {n_pages}"
+        )
     rng = random.Random(seed)
     comp = _Composer(rng)
     n_exact, n_near, n_lowq = _counts(n_pages)
@@ -485,20 +631,29 @@ def build_plan(seed: int = DEFAULT_SEED, n_pages: int = DEFAULT_PAGES) -> DemoPl
     for host, count in zip(HOSTS, _allocate(n_articles, [h.weight for h in HOSTS]), strict=True):
         for i in range(count):
             published = when()
-            title, paras = comp.article(host.lang, host, rng.randint(4, 6), published)
+            title, paras = comp.article(host.lang, host, rng.randint(5, 6), published)
             section = host.sections[i % len(host.sections)]
-            page = Page(_new_url(host, section, title, next(counter)), host, host.lang, "article", title,
-                        [comp.text(host.lang, t, pick) for t, pick in paras], published, topic_paras=paras)
+            page = Page(
+                _new_url(host, section, title, next(counter)),
+                host,
+                host.lang,
+                "article",
+                title,
+                [comp.text(host.lang, t, pick) for t, pick in paras],
+                published,
+                topic_paras=paras,
+            )
             page.signals = _host_signals(host, page.path)
             pages.append(page)
 
     clean = [p for p in pages if not p.signals and p.host.neutral]
     rng.shuffle(clean)
 
-    def take(pred: Any = lambda p: True) -> Page:
-        for i, p in enumerate(clean):
-            if pred(p):
-                return clean.pop(i)
+    def take(pred: Any = lambda p: True, prefer: Any = lambda p: True) -> Page:
+        for want in (lambda p: pred(p) and prefer(p), pred):
+            for i, p in enumerate(clean):
+                if want(p):
+                    return clean.pop(i)
         raise RuntimeError("no clean page left for a planted feature; raise pages")
 
     # Page-level rights signals and controls.
@@ -532,7 +687,8 @@ def build_plan(seed: int = DEFAULT_SEED, n_pages: int = DEFAULT_PAGES) -> DemoPl
     copies = 0
     variants = ("?utm_source=newsletter&utm_medium=email", "?print=1", "?ref=startpage", "?PHPSESSID=")
     while copies < n_exact:
-        orig = take()
+        lang = LANGUAGES[(len(exact_groups) * 3) % len(LANGUAGES)]
+        orig = take(prefer=lambda p, lang=lang: p.lang == lang)
         n_copies = 2 if len(exact_groups) == 1 and n_exact - copies >= 2 else 1
         group = [orig.url]
         for j in range(n_copies):
@@ -547,18 +703,23 @@ def build_plan(seed: int = DEFAULT_SEED, n_pages: int = DEFAULT_PAGES) -> DemoPl
             copies += 1
         exact_groups.append(group)
 
-    # Near duplicates: republished with a new date, other boilerplate and one small edit.
+    # Near duplicates: republished with a new date, other boilerplate and one small edit. Originals are long and
+    # a draw is retried until the pair stays near-identical (5-gram Jaccard >= NEAR_DUP_MIN_JACCARD).
     near_groups: list[dict[str, Any]] = []
     changes = ("sentence", "paragraph", "date_only")
-    made = 0
-    while made < n_near:
-        orig = take()
+    rejected: list[Page] = []
+    while len(near_groups) < n_near:
         change = changes[len(near_groups) % len(changes)]
+        lang = LANGUAGES[(len(near_groups) * 5 + 1) % len(LANGUAGES)]
+        orig = take(lambda p: sum(len(x[1]) for x in p.topic_paras) >= 16, prefer=lambda p, lang=lang: p.lang == lang)
         variant = _near_variant(orig, change, comp, rng, next(counter), when())
+        similarity = shingle_jaccard(article_text(orig), article_text(variant))
+        if similarity < NEAR_DUP_MIN_JACCARD:
+            rejected.append(orig)
+            continue
         pages.append(variant)
-        near_groups.append({"urls": [orig.url, variant.url], "change": change,
-                            "jaccard_5gram": round(shingle_jaccard(article_text(orig), article_text(variant)), 3)})
-        made += 1
+        near_groups.append({"urls": [orig.url, variant.url], "change": change, "jaccard_5gram": round(similarity, 3)})
+    clean += rejected
 
     # Low-quality pages on clean hosts, one language after another.
     lowq_kinds = ("keyword_spam", "symbol_soup", "very_short", "boilerplate_only")
@@ -578,8 +739,10 @@ def _plant_pii(page: Page, rng: random.Random, with_id: bool) -> None:
     email = _email(name, page.host, rng)
     raw_iban = _random_iban(rng, _IBAN_COUNTRY[page.lang])
     shown_iban = " ".join(raw_iban[i : i + 4] for i in range(0, len(raw_iban), 4))
-    lines = [bank["pii"]["contact"].format(name=name, phone=phone, email=email),
-             bank["pii"]["iban"].format(iban=shown_iban)]
+    lines = [
+        bank["pii"]["contact"].format(name=name, phone=phone, email=email),
+        bank["pii"]["iban"].format(iban=shown_iban),
+    ]
     page.pii = {"PERSON": [name], "PHONE_NUMBER": [phone], "EMAIL_ADDRESS": [email], "IBAN_CODE": [shown_iban]}
     if with_id:
         entity, make = NATIONAL_IDS[page.lang]
@@ -607,8 +770,17 @@ def _near_variant(orig: Page, change: str, comp: _Composer, rng: random.Random, 
         paras[i] = (topic, comp.paragraph(orig.lang, topic, len(pick), avoid=frozenset(pick)))
     host = orig.host
     section = orig.path.split("/")[1]
-    page = Page(_new_url(host, section, orig.title, n), host, orig.lang, "near_dup", orig.title,
-                [comp.text(orig.lang, t, p) for t, p in paras], when, topic_paras=paras, variant=1)
+    page = Page(
+        _new_url(host, section, orig.title, n),
+        host,
+        orig.lang,
+        "near_dup",
+        orig.title,
+        [comp.text(orig.lang, t, p) for t, p in paras],
+        when,
+        topic_paras=paras,
+        variant=1,
+    )
     return page
 
 
@@ -622,13 +794,575 @@ def _low_quality(host: Host, kind: str, rng: random.Random, n: int, published: d
     elif kind == "symbol_soup":
         title = "### " + "".join(rng.choice("$%&#*+") for _ in range(8))
         glyphs = "▓░█◆◇●★☆#$%&*+=<>|~^@§¤"
-        paras = [" ".join("".join(rng.choice(glyphs) for _ in range(rng.randint(2, 6))) + str(rng.randrange(1000))
-                          for _ in range(70)) for _ in range(2)]
+        paras = [
+            " ".join(
+                "".join(rng.choice(glyphs) for _ in range(rng.randint(2, 6))) + str(rng.randrange(1000))
+                for _ in range(70)
+            )
+            for _ in range(2)
+        ]
     elif kind == "very_short":
         title, paras = host.name, [bank["site"]["under_construction"]]
     else:  # boilerplate_only: the chrome of the site and an empty main area
         title = bank["site"]["nav"][rng.randrange(len(bank["site"]["nav"]))]
-    page = Page(f"{host.origin}/{host.sections[0]}/{_slug(title) or 'page'}-{n}", host, host.lang, "low_quality",
-                title, paras, published)
+    page = Page(
+        f"{host.origin}/{host.sections[0]}/{_slug(title) or 'page'}-{n}",
+        host,
+        host.lang,
+        "low_quality",
+        title,
+        paras,
+        published,
+    )
     page.low_quality = kind
     return page
+
+
+# ---------------------------------------------------------------------------------------------- HTML
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def render_html(page: Page) -> bytes:
+    """A real-looking page: head, cookie banner, header with nav, breadcrumb, <main><article>, sidebar, footer."""
+    bank, host = load_bank(page.lang), page.host
+    site = bank["site"]
+    nav_items = [site["home"], *site["nav"]]
+    sidebar = list(site["sidebar"])
+    if page.variant:  # near duplicates: the CMS moved things around
+        sidebar = sidebar[1:] + sidebar[:1]
+    section = page.path.split("/")[1]
+    head = [
+        f'<meta charset="{page.charset}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_esc(page.title)} | {_esc(host.name)}</title>",
+        f'<meta name="description" content="{_esc((page.paragraphs or [page.title])[0][:150])}">',
+        *page.head_extra,
+    ]
+    if page.canonical:
+        head.append(f'<link rel="canonical" href="{_esc(page.canonical)}">')
+    head += [
+        '<link rel="stylesheet" href="/assets/css/site.css">',
+        '<script src="/assets/js/consent.js" defer></script>',
+    ]
+    art = [f"<h1>{_esc(page.title)}</h1>"]
+    if page.kind != "low_quality":
+        art.append(
+            f'<p class="meta"><time datetime="{page.published:%Y-%m-%d}">{_esc(site["published"])} '
+            f"{_date_text(bank, page.published)}</time></p>"
+        )
+    art += [f"<p>{_esc(p)}</p>" for p in page.paragraphs + page.extra_paragraphs]
+    if page.licence and page.licence_markup == "a_rel":
+        art.append(
+            f'<p class="licence">{_esc(site["licence"])} <a rel="license" href="{LICENCE_URLS[page.licence]}">'
+            f"{_esc(LICENCE_LABELS[page.licence])}</a>.</p>"
+        )
+    foot = [f'<li><a href="/{_slug(x) or "info"}">{_esc(x)}</a></li>' for x in site["footer"]]
+    year = 2026 if not page.variant else 2025
+    copyright_line = f"© {year} {_esc(host.name)}. {_esc(site['rights'])}"
+    if host.site_licence:
+        lic = host.site_licence
+        copyright_line += (
+            f' {_esc(site["licence"])} <a rel="license" href="{LICENCE_URLS[lic]}">{_esc(LICENCE_LABELS[lic])}</a>.'
+        )
+    html = "\n".join(
+        [
+            "<!DOCTYPE html>",
+            f'<html lang="{page.lang}">',
+            "<head>",
+            *head,
+            "</head>",
+            '<body class="page">',
+            f'<a class="skip-link" href="#main">{_esc(site["skip"])}</a>',
+            '<div id="cookie-banner" class="cookie-banner" role="dialog" aria-modal="true">',
+            f"<p>{_esc(site['cookie'])}</p>",
+            f'<button class="accept">{_esc(site["accept"])}</button>',
+            f'<button class="reject">{_esc(site["reject"])}</button>',
+            "</div>",
+            '<header class="site-header">',
+            f'<a class="logo" href="/"><img src="/assets/img/logo.svg" alt="{_esc(host.name)}"> {_esc(host.name)}</a>',
+            '<nav class="main-nav" aria-label="Main"><ul>',
+            *[f'<li><a href="/{_slug(x) or "nav"}/">{_esc(x)}</a></li>' for x in nav_items],
+            "</ul></nav>",
+            f'<form class="search" action="/search" role="search"><input type="search" name="q" '
+            f'placeholder="{_esc(site["search"])}"><button>{_esc(site["search"])}</button></form>',
+            "</header>",
+            f'<div class="breadcrumb"><a href="/">{_esc(site["home"])}</a> &rsaquo; '
+            f'<a href="/{section}/">{section}</a></div>',
+            '<main id="main">',
+            "<article>",
+            *art,
+            "</article>",
+            "</main>",
+            '<aside class="sidebar">',
+            f"<h2>{_esc(site['sidebar_title'])}</h2>",
+            "<ul>",
+            *[f'<li><a href="/{_slug(x) or "link"}">{_esc(x)}</a></li>' for x in sidebar],
+            "</ul>",
+            "</aside>",
+            '<footer class="site-footer">',
+            "<ul>",
+            *foot,
+            "</ul>",
+            f"<p>{copyright_line}</p>",
+            "</footer>",
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+    return html.encode(page.charset, errors="xmlcharrefreplace")
+
+
+def _png(width: int = 16, height: int = 16) -> bytes:
+    """A real, small grayscale PNG (signature, IHDR, IDAT, IEND with CRCs)."""
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    rows = b"".join(b"\x00" + bytes((x * 16 + y * 8) % 256 for x in range(width)) for y in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+
+
+def _extras(rng: random.Random, comp: _Composer, n: int) -> list[dict[str, Any]]:
+    """Records other than the counted HTML pages: host captures, malformed records, non-HTML, non-200."""
+    extras: list[dict[str, Any]] = []
+    for host in HOSTS:
+        robots_url = f"{host.origin}/robots.txt"
+        if host.robots_status == 200:
+            extras.append(
+                {
+                    "kind": "robots",
+                    "url": robots_url,
+                    "status": 200,
+                    "content_type": "text/plain",
+                    "body": host.robots.format(origin=host.origin).encode(),
+                }
+            )
+        elif host.robots_status is not None:
+            reason = "Not Found" if host.robots_status == 404 else "Internal Server Error"
+            extras.append(
+                {
+                    "kind": "robots",
+                    "url": robots_url,
+                    "status": host.robots_status,
+                    "content_type": "text/html; charset=utf-8",
+                    "body": f"<html><body><h1>{host.robots_status} {reason}</h1></body></html>\n".encode(),
+                }
+            )
+        tdm_url = f"{host.origin}/.well-known/tdmrep.json"
+        if host.tdmrep is not None:
+            extras.append(
+                {
+                    "kind": "tdmrep",
+                    "url": tdm_url,
+                    "status": 200,
+                    "content_type": "application/json",
+                    "body": (json.dumps(host.tdmrep, indent=2) + "\n").encode(),
+                }
+            )
+        elif host.tdmrep_status:
+            extras.append(
+                {
+                    "kind": "tdmrep",
+                    "url": tdm_url,
+                    "status": host.tdmrep_status,
+                    "content_type": "text/html; charset=utf-8",
+                    "body": b"<html><body><h1>404 Not Found</h1></body></html>\n",
+                }
+            )
+
+    def article_page(host: Host, section: str) -> Page:
+        published = datetime(2026, 2, 20, 9, 30, tzinfo=UTC)
+        title, paras = comp.article(host.lang, host, 4, published)
+        return Page(
+            _new_url(host, section, title, n + len(extras)),
+            host,
+            host.lang,
+            "article",
+            title,
+            [comp.text(host.lang, t, p) for t, p in paras],
+            published,
+            topic_paras=paras,
+        )
+
+    hohenfeld, jarvela, almby = (
+        HOST_BY_ORIGIN["https://www.kreis-hohenfeld.de"],
+        HOST_BY_ORIGIN["https://www.jarvela.fi"],
+        HOST_BY_ORIGIN["https://www.almby.se"],
+    )
+    garbage = bytes(rng.randrange(256) for _ in range(700)).replace(b"\r\n", b"\n\r").replace(b"\n\n", b"\n.")
+    extras.append({"kind": "garbage_http_binary", "url": f"{hohenfeld.origin}/service/formulare-{n}", "raw": garbage})
+    extras.append(
+        {
+            "kind": "garbage_http_text",
+            "url": f"{jarvela.origin}/palvelut/lomakkeet-{n}",
+            "raw": b"HTTP/1.1 2OO OK\r\nContent-Type text/html\r\nSet-Cookie\x00\x00\r\n\r\n<html><body><p>"
+            b"Lomakkeet</p></body></html>",
+        }
+    )
+    bad = article_page(hohenfeld, "themen")
+    body = render_html(bad)
+    cut = body.index(b"</article>")
+    body = body[:cut] + b"<p>Gr\xfc\xdfe aus dem Kreishaus \xc3\x28 \xff\xfe</p>\n" + body[cut:]
+    extras.append(
+        {
+            "kind": "invalid_utf8",
+            "url": bad.url,
+            "status": 200,
+            "content_type": "text/html; charset=utf-8",
+            "body": body,
+            "lang": "de",
+        }
+    )
+    extras.append(
+        {
+            "kind": "non_html",
+            "url": f"{almby.origin}/bilder/karta-{n}.png",
+            "status": 200,
+            "content_type": "image/png",
+            "body": _png(),
+        }
+    )
+    extras.append(
+        {
+            "kind": "redirect",
+            "url": "http://www.almby.se/",
+            "status": 301,
+            "content_type": "text/html",
+            "body": b'<html><body><a href="https://www.almby.se/">Moved</a></body></html>\n',
+            "headers": [("Location", "https://www.almby.se/")],
+        }
+    )
+    extras.append(
+        {
+            "kind": "not_found",
+            "url": f"{jarvela.origin}/vanha-sivu",
+            "status": 404,
+            "content_type": "text/html; charset=utf-8",
+            "body": '<html lang="fi"><head><title>Sivua ei löytynyt</title></head><body><h1>Sivua ei '
+            "löytynyt</h1><p>Hakemaasi sivua ei valitettavasti löytynyt.</p></body></html>\n".encode(),
+        }
+    )
+    trunc = article_page(jarvela, "ajankohtaista")
+    extras.append(
+        {
+            "kind": "truncated",
+            "url": trunc.url,
+            "status": 200,
+            "content_type": "text/html; charset=utf-8",
+            "body": render_html(trunc),
+            "lang": "fi",
+        }
+    )
+    return extras
+
+
+# ---------------------------------------------------------------------------------------------- WARC
+
+
+_SERVERS = ("nginx", "Apache/2.4.62 (Debian)", "Microsoft-IIS/10.0", "nginx/1.26.2", "openresty")
+_REASONS = {200: "OK", 301: "Moved Permanently", 404: "Not Found", 500: "Internal Server Error"}
+
+
+@dataclass
+class Record:
+    warc_type: str
+    url: str | None
+    date: datetime
+    record_id: str
+    block: bytes
+    content_type: str
+    kind: str  # page kind or extra kind (robots, tdmrep, malformed kinds), "warcinfo", "request"
+    concurrent_to: str | None = None
+    declared_length: int | None = None  # set for the deliberately truncated record
+
+
+def _http_date(when: datetime) -> str:
+    return when.strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+def _http_response(
+    status: int, content_type: str, body: bytes, when: datetime, server: str, extra: list[tuple[str, str]]
+) -> bytes:
+    headers = [
+        ("Date", _http_date(when)),
+        ("Server", server),
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(body))),
+        *extra,
+        ("Connection", "close"),
+    ]
+    head = f"HTTP/1.1 {status} {_REASONS[status]}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+    return head.encode("latin-1") + body
+
+
+def _http_request(url: str, lang: str | None) -> bytes:
+    rest = url.split("://", 1)[1]
+    host, _, path = rest.partition("/")
+    lines = [
+        f"GET /{path} HTTP/1.1",
+        f"Host: {host}",
+        f"User-Agent: {USER_AGENT}",
+        "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        f"Accept-Language: {lang or 'en'},en;q=0.5",
+        "Accept-Encoding: identity",
+        "Connection: close",
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _sha1_b32(data: bytes) -> str:
+    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode()
+
+
+def _payload(block: bytes) -> bytes:
+    head_end = block.find(b"\r\n\r\n")
+    return block[head_end + 4 :] if head_end >= 0 else block
+
+
+def warc_record_bytes(rec: Record, warcinfo_id: str | None) -> bytes:
+    """One WARC/1.0 record, written by hand: version line, named fields, CRLF, block, CRLF CRLF (ISO 28500 §4).
+    A writer library would add nothing here and makes fixed dates, ids and a deliberately short block harder."""
+    length = rec.declared_length if rec.declared_length is not None else len(rec.block)
+    fields = [
+        ("WARC-Type", rec.warc_type),
+        ("WARC-Date", rec.date.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        ("WARC-Record-ID", f"<urn:uuid:{rec.record_id}>"),
+        ("Content-Length", str(length)),
+        ("Content-Type", rec.content_type),
+    ]
+    if warcinfo_id and rec.warc_type != "warcinfo":
+        fields.append(("WARC-Warcinfo-ID", f"<urn:uuid:{warcinfo_id}>"))
+    if rec.concurrent_to:
+        fields.append(("WARC-Concurrent-To", f"<urn:uuid:{rec.concurrent_to}>"))
+    if rec.url:
+        if rec.warc_type in ("request", "response"):
+            ip = 2 + int(hashlib.sha1(rec.url.split("/")[2].encode()).hexdigest(), 16) % 250
+            fields.append(("WARC-IP-Address", f"203.0.113.{ip}"))  # TEST-NET-3: documentation addresses
+        fields.append(("WARC-Target-URI", rec.url))
+    if rec.warc_type == "response":
+        fields.append(("WARC-Payload-Digest", _sha1_b32(_payload(rec.block))))
+    if rec.warc_type != "warcinfo":
+        fields.append(("WARC-Block-Digest", _sha1_b32(rec.block)))
+    head = "WARC/1.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields) + "\r\n"
+    return head.encode("utf-8") + rec.block + b"\r\n\r\n"
+
+
+@cache
+def _layout(seed: int, n_pages: int) -> tuple[tuple[Record, ...], ...]:
+    """The records of every file, in order, with dates and ids fixed by the seed."""
+    plan = build_plan(seed, n_pages)
+    rng = random.Random(f"{seed}-layout")  # str seeds are hashed with sha512: stable across runs and platforms
+    order = list(plan.pages)
+    rng.shuffle(order)
+    slots: list[list[tuple[str, Any]]] = [[] for _ in range(N_FILES)]
+    for i, extra in enumerate(e for e in plan.extras if e["kind"] in ("robots", "tdmrep")):
+        slots[i % N_FILES].append(("extra", extra))
+    for i, page in enumerate(order):
+        slots[i % N_FILES].append(("page", page))
+    others = [e for e in plan.extras if e["kind"] not in ("robots", "tdmrep", "truncated")]
+    for i, extra in enumerate(others):
+        f = i % N_FILES
+        slots[f].insert(rng.randrange(len(slots[f]) // 2, len(slots[f])), ("extra", extra))
+    slots[-1].append(("extra", next(e for e in plan.extras if e["kind"] == "truncated")))
+
+    files: list[tuple[Record, ...]] = []
+    serial = 0
+
+    def new_id() -> str:
+        nonlocal serial
+        serial += 1
+        return str(uuid.uuid5(_ID_NAMESPACE, f"{seed}/{n_pages}/{serial}"))
+
+    for f, slot in enumerate(slots):
+        when = CRAWL_START + timedelta(hours=3 * f)
+        info = (
+            f"software: sovereign demo corpus generator\r\nformat: WARC File Format 1.0\r\n"
+            f"conformsTo: http://bibnum.bnf.fr/WARC/WARC_ISO_28500_version1_latestdraft.pdf\r\n"
+            f"isPartOf: sovereign-demo-{seed}\r\noperator: Sovereign project (synthetic data)\r\n"
+            f"http-header-user-agent: {USER_AGENT}\r\nrobots: checked, recorded, not obeyed (demo)\r\n"
+            f"description: Synthetic European web crawl; every host, name and number in it is fictional.\r\n"
+        )
+        records = [Record("warcinfo", None, when, new_id(), info.encode(), "application/warc-fields", "warcinfo")]
+        for what, item in slot:
+            when += timedelta(seconds=rng.randint(1, 9))
+            if what == "page":
+                url, lang, kind = item.url, item.lang, item.kind
+                block = _http_response(
+                    200,
+                    f"text/html; charset={item.charset}",
+                    render_html(item),
+                    when,
+                    _SERVERS[HOSTS.index(item.host) % len(_SERVERS)],
+                    item.http_headers,
+                )
+            else:
+                url, lang, kind = item["url"], item.get("lang"), item["kind"]
+                if "raw" in item:
+                    block = item["raw"]
+                else:
+                    server = _SERVERS[len(url) % len(_SERVERS)]
+                    block = _http_response(
+                        item["status"], item["content_type"], item["body"], when, server, item.get("headers", [])
+                    )
+            req_id, resp_id = new_id(), new_id()
+            records.append(
+                Record(
+                    "request",
+                    url,
+                    when,
+                    req_id,
+                    _http_request(url, lang),
+                    "application/http; msgtype=request",
+                    "request",
+                    concurrent_to=resp_id,
+                )
+            )
+            resp = Record(
+                "response", url, when, resp_id, block, "application/http; msgtype=response", kind, concurrent_to=req_id
+            )
+            if kind == "truncated":  # the crawler's connection dropped: the block is shorter than declared
+                resp.declared_length = len(block)
+                resp.block = block[: len(block) * 3 // 5]
+            records.append(resp)
+        files.append(tuple(records))
+    return tuple(files)
+
+
+def generate_demo_corpus(out_dir: str | Path, seed: int = DEFAULT_SEED, pages: int = DEFAULT_PAGES) -> list[Path]:
+    """Write the demo crawl as ``N_FILES`` WARC.gz files (one gzip member per record) and return their paths.
+
+    Same seed and pages -> byte-identical files (given the same zlib build). Nothing else is written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    for f, records in enumerate(_layout(seed, pages)):
+        warcinfo_id = records[0].record_id
+        members = [gzip.compress(warc_record_bytes(r, warcinfo_id), compresslevel=6, mtime=0) for r in records]
+        path = out / FILE_PATTERN.format(f)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(b"".join(members))
+        tmp.replace(path)
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------- expectations
+
+
+def shingle_jaccard(a: str, b: str, n: int = 5) -> float:
+    """Jaccard similarity of word n-gram sets (lower-cased), the measure fuzzy dedup approximates."""
+
+    def grams(text: str) -> set[tuple[str, ...]]:
+        words = re.findall(r"\w+", text.lower())
+        return {tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}
+
+    ga, gb = grams(a), grams(b)
+    return len(ga & gb) / len(ga | gb) if ga | gb else 1.0
+
+
+def demo_article_texts(seed: int = DEFAULT_SEED, pages: int = DEFAULT_PAGES) -> dict[str, str]:
+    """URL -> the main text planted in each counted HTML page (what a perfect extractor returns)."""
+    return {p.url: article_text(p) for p in build_plan(seed, pages).pages}
+
+
+@cache
+def _expectations(seed: int, n_pages: int) -> dict[str, Any]:
+    plan = build_plan(seed, n_pages)
+    files = _layout(seed, n_pages)
+    where: dict[str, dict[str, Any]] = {}
+    record_counts: dict[str, int] = {}
+    for f, records in enumerate(files):
+        for r in records:
+            record_counts[r.warc_type] = record_counts.get(r.warc_type, 0) + 1
+            if r.warc_type == "response" and r.url:
+                where[r.url] = {"file": FILE_PATTERN.format(f), "record_id": f"<urn:uuid:{r.record_id}>"}
+
+    page_rows: dict[str, dict[str, Any]] = {}
+    by_lang: dict[str, int] = {}
+    articles_by_lang: dict[str, int] = {}
+    signals: dict[str, list[str]] = {}
+    for p in sorted(plan.pages, key=lambda p: p.url):
+        by_lang[p.lang] = by_lang.get(p.lang, 0) + 1
+        if p.kind != "low_quality":
+            articles_by_lang[p.lang] = articles_by_lang.get(p.lang, 0) + 1
+        lic = p.licence or p.host.site_licence
+        page_rows[p.url] = {
+            "lang": p.lang,
+            "kind": p.kind,
+            "host": p.host.origin,
+            **where[p.url],
+            "licence": lic,
+            "charset": p.charset,
+            "pii_types": sorted(p.pii),
+            "signals": p.signals,
+            "optout": any(s["reserves"] for s in p.signals),
+            "words": len(re.findall(r"\w+", article_text(p))),
+        }
+        for s in p.signals:
+            signals.setdefault(s["kind"], []).append(p.url)
+    extras = {e["kind"]: e for e in plan.extras}
+    hosts = {
+        h.origin: {
+            "lang": h.lang,
+            "robots_status": h.robots_status,
+            "robots_url": f"{h.origin}/robots.txt",
+            "tdmrep_status": 200 if h.tdmrep is not None else h.tdmrep_status,
+            "pages": sum(1 for p in plan.pages if p.host is h),
+        }
+        for h in HOSTS
+    }
+    return {
+        "seed": seed,
+        "pages": n_pages,
+        "files": [FILE_PATTERN.format(f) for f in range(len(files))],
+        "record_counts": dict(sorted(record_counts.items())),
+        "html_pages": len(plan.pages),  # text/html 200 responses counted by `pages`
+        "pages_by_language": dict(sorted(by_lang.items())),
+        "articles_by_language": dict(sorted(articles_by_lang.items())),  # natural-text pages (no low quality)
+        "page": page_rows,
+        "exact_dup_groups": plan.exact_groups,  # first URL = the original; all share one HTTP payload
+        "near_dup_groups": plan.near_groups,  # change: sentence | paragraph | date_only (+ date, boilerplate)
+        "low_quality": {p.url: p.low_quality for p in plan.pages if p.low_quality},
+        "pii": {p.url: p.pii for p in plan.pages if p.pii},
+        "licences": {u: r["licence"] for u, r in page_rows.items() if r["licence"]},
+        "licence_markup": {p.url: p.licence_markup for p in plan.pages if p.licence},
+        "rights": {
+            "signals": {k: sorted(v) for k, v in sorted(signals.items())},
+            "optout_urls": sorted(u for u, r in page_rows.items() if r["optout"]),
+            "controls": sorted(u for u, r in page_rows.items() if r["signals"] and not r["optout"]),
+            "policy": "conservative: any reservation for any AI-training agent token (robots disallow for GPTBot, "
+            "CCBot or *, robots 5xx, X-Robots-Tag noai/noindex addressed to an AI agent, meta noai, "
+            "Content-Usage train-ai=n, Content-Signal ai-train=no, TDMRep 1) opts the URL out",
+        },
+        "hosts": hosts,
+        "host_captures": {
+            e["url"]: {"kind": e["kind"], "status": e["status"]}
+            for e in plan.extras
+            if e["kind"] in ("robots", "tdmrep")
+        },
+        "malformed": {
+            k: extras[k]["url"] for k in ("garbage_http_binary", "garbage_http_text", "invalid_utf8", "truncated")
+        },
+        "non_html": {extras["non_html"]["url"]: "image/png"},
+        "non_200": {extras["redirect"]["url"]: 301, extras["not_found"]["url"]: 404},
+        "truncated_record": {"file": FILE_PATTERN.format(len(files) - 1), "url": extras["truncated"]["url"]},
+        "charsets": {p.url: p.charset for p in plan.pages if p.charset != "utf-8"},
+        "where": where,  # every response URL -> file, WARC-Record-ID
+    }
+
+
+def demo_expectations(seed: int = DEFAULT_SEED, pages: int = DEFAULT_PAGES) -> dict[str, Any]:
+    """What ``generate_demo_corpus(seed=seed, pages=pages)`` planted where (a fresh copy; safe to mutate)."""
+    return copy.deepcopy(_expectations(seed, pages))
+
+
+def __getattr__(name: str) -> Any:  # DEMO_EXPECTATIONS is computed on first use, not at import
+    if name == "DEMO_EXPECTATIONS":
+        return demo_expectations()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -34,6 +34,10 @@ class Executor:
         pass
 
 
+def _call(fn: Callable[[Any], Any], item: Any) -> Any:
+    return fn(item)
+
+
 def _ordered(results: Iterable[tuple[int, Any]], n: int) -> list[Any]:
     out: list[Any] = [None] * n
     for i, r in results:
@@ -140,8 +144,8 @@ class RayExecutor(Executor):
         self.ray = ray
 
     def map(self, fn: Callable[[Any], Any], items: list[Any], on_done: Progress | None = None) -> list[Any]:
-        remote_fn = self.ray.remote(fn)
-        refs = [remote_fn.remote(item) for item in items]
+        remote_call = self.ray.remote(_call)
+        refs = [remote_call.remote(fn, item) for item in items]
         index = {ref: i for i, ref in enumerate(refs)}
         done: list[tuple[int, Any]] = []
         pending = list(refs)

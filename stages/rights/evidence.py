@@ -1,0 +1,228 @@
+"""Host-level captures (robots.txt, /.well-known/tdmrep.json): the table the engine builds, and lookups in it.
+
+The engine collects WARC response records whose URL path is /robots.txt or /.well-known/tdmrep.json from all
+inputs into ``host_evidence_table(rows)``; the rights stage indexes it once per worker (``HostIndex``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import pyarrow as pa
+
+HOST_EVIDENCE_SCHEMA = pa.schema(
+    [
+        pa.field("host", pa.string(), nullable=False),  # scheme://host[:port], lower-case
+        pa.field("kind", pa.string(), nullable=False),  # robots | tdmrep
+        pa.field("url", pa.string()),
+        pa.field("http_status", pa.int32()),
+        pa.field("headers", pa.string()),  # JSON list of [name, value]
+        pa.field("body", pa.binary()),
+        pa.field("fetched_at", pa.string()),
+        pa.field("source_uri", pa.string()),
+    ]
+)
+
+ROBOTS_PATH = "/robots.txt"
+TDMREP_PATH = "/.well-known/tdmrep.json"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def host_key(url: str) -> str | None:
+    """``scheme://host[:port]`` in lower case, default port dropped; None for a URL without a host."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return None
+    if not host or parts.scheme.lower() not in _DEFAULT_PORTS:
+        return None
+    scheme = parts.scheme.lower()
+    netloc = host.lower() if port in (None, _DEFAULT_PORTS[scheme]) else f"{host.lower()}:{port}"
+    return f"{scheme}://{netloc}"
+
+
+def capture_kind(url: str) -> str | None:
+    """ "robots" or "tdmrep" when the URL is a host capture, else None (the engine's routing rule)."""
+    try:
+        path = urlsplit(url.strip()).path
+    except ValueError:
+        return None
+    if path == ROBOTS_PATH:
+        return "robots"
+    if path == TDMREP_PATH:
+        return "tdmrep"
+    return None
+
+
+def host_evidence_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Build the host-evidence table from capture dicts (keys as in HOST_EVIDENCE_SCHEMA; ``headers`` may be a
+    list of pairs or its JSON; ``host`` and ``kind`` are derived from ``url`` when absent). Rows are sorted so
+    the table is the same whatever order the inputs were read in."""
+    out = []
+    for row in rows:
+        url = row.get("url") or ""
+        headers = row.get("headers")
+        if headers is not None and not isinstance(headers, str):
+            headers = json.dumps([list(p) for p in headers], ensure_ascii=False, separators=(",", ":"))
+        body = row.get("body")
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        status = row.get("http_status")
+        host = row.get("host") or host_key(url)
+        kind = row.get("kind") or capture_kind(url)
+        if not host or kind not in ("robots", "tdmrep"):
+            raise ValueError(f"not a host capture (need a robots.txt or tdmrep.json URL): {url[:200]!r}")
+        out.append(
+            {
+                "host": host.lower(),
+                "kind": kind,
+                "url": url,
+                "http_status": None if status is None else int(status),
+                "headers": headers,
+                "body": body,
+                "fetched_at": row.get("fetched_at"),
+                "source_uri": row.get("source_uri"),
+            }
+        )
+    out.sort(key=lambda r: (r["host"], r["kind"], r["fetched_at"] or "", r["url"], r["source_uri"] or ""))
+    return pa.Table.from_pylist(out, schema=HOST_EVIDENCE_SCHEMA)
+
+
+def header_pairs(headers_json: str | None) -> list[tuple[str, str]]:
+    """The captured [name, value] pairs; malformed JSON gives no headers (the ingest writes valid JSON)."""
+    if not headers_json:
+        return []
+    try:
+        pairs = json.loads(headers_json)
+    except ValueError:
+        return []
+    out = []
+    for pair in pairs if isinstance(pairs, list) else []:
+        if isinstance(pair, list | tuple) and len(pair) == 2:
+            out.append((str(pair[0]), str(pair[1])))
+    return out
+
+
+def header_values(pairs: list[tuple[str, str]], name: str) -> list[str]:
+    """Values of one field, names compared case-insensitively (RFC 9110), OWS trimmed."""
+    lname = name.lower()
+    return [v.strip() for n, v in pairs if n.strip().lower() == lname]
+
+
+@dataclass(frozen=True)
+class Capture:
+    host: str
+    kind: str
+    url: str
+    http_status: int | None
+    headers: str | None
+    body: bytes | None
+    fetched_at: str | None
+    source_uri: str | None
+
+    def ref(self) -> dict[str, Any]:
+        """What identifies the capture in evidence."""
+        return {"url": self.url, "status": self.http_status, "fetched_at": self.fetched_at, "source": self.source_uri}
+
+
+class HostIndex:
+    """Captures by (host, kind) and by URL (for redirects); chooses the capture in force for a document."""
+
+    def __init__(self, table: pa.Table | None) -> None:
+        self.by_host: dict[tuple[str, str], list[Capture]] = defaultdict(list)
+        self.by_url: dict[str, list[Capture]] = defaultdict(list)
+        if table is not None and table.num_rows:
+            for row in table.select([f.name for f in HOST_EVIDENCE_SCHEMA]).to_pylist():
+                cap = Capture(**row)
+                # Re-derive the key from the URL so ":443"-style default ports match the documents' hosts.
+                key = host_key(cap.url or "") or (cap.host or "").lower()
+                self.by_host[(key, cap.kind)].append(cap)
+                self.by_url[cap.url].append(cap)
+        for caps in list(self.by_host.values()) + list(self.by_url.values()):
+            caps.sort(key=lambda c: (c.fetched_at or "", c.url, c.source_uri or ""))
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.by_host.values())
+
+    @staticmethod
+    def _pick(caps: list[Capture], fetched_at: str | None, snapshot: str) -> Capture | None:
+        if not caps:
+            return None
+        if snapshot == "latest" or not fetched_at:
+            return caps[-1]
+        before = [c for c in caps if (c.fetched_at or "") <= fetched_at]  # ISO 8601 strings sort by time
+        return before[-1] if before else caps[0]
+
+    def find(self, host: str, kind: str, fetched_at: str | None, snapshot: str = "crawl-time") -> Capture | None:
+        return self._pick(self.by_host.get((host, kind), []), fetched_at, snapshot)
+
+    def follow(self, cap: Capture, max_redirects: int, snapshot: str) -> tuple[Capture | None, list[str]]:
+        """Follow 3xx captures through the captures we hold (RFC 9309 2.3.1.2); None when the chain leaves them
+        or is too long. Returns the final capture and the chain of URLs."""
+        chain = [cap.url]
+        cur: Capture | None = cap
+        for _ in range(max_redirects + 1):
+            if cur is None or cur.http_status is None or not 300 <= cur.http_status < 400:
+                return cur, chain
+            loc = header_values(header_pairs(cur.headers), "location")
+            if not loc:
+                return None, chain
+            target = urljoin(cur.url, loc[0])
+            chain.append(target)
+            cur = self._pick(self.by_url.get(target, []), cur.fetched_at, snapshot)
+        return None, chain
+
+
+def load_robots_source(path: str) -> list[dict[str, Any]]:
+    """Extra robots evidence: a WARC file (its robots.txt / tdmrep.json responses) or a folder of ``<host>.txt``
+    robots.txt files (status 200, applied to both http and https of that host)."""
+    p = Path(path)
+    if p.is_dir():
+        rows = []
+        for f in sorted(p.glob("*.txt")):
+            hostname = f.name[: -len(".txt")].lower()
+            for scheme in ("http", "https"):
+                rows.append(
+                    {
+                        "host": f"{scheme}://{hostname}",
+                        "kind": "robots",
+                        "url": f"{scheme}://{hostname}{ROBOTS_PATH}",
+                        "http_status": 200,
+                        "headers": [],
+                        "body": f.read_bytes(),
+                        "fetched_at": None,
+                        "source_uri": f.resolve().as_uri(),
+                    }
+                )
+        return rows
+    return captures_from_warc(str(p))
+
+
+def captures_from_warc(path: str) -> list[dict[str, Any]]:
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    rows = []
+    uri = Path(path).resolve().as_uri()
+    with open(path, "rb") as fh:
+        for rec in ArchiveIterator(fh, record_types=WarcRecordType.response, parse_http=True):
+            url = (rec.headers.get("WARC-Target-URI") or "").strip().strip("<>")
+            if capture_kind(url) is None or host_key(url) is None or rec.http_headers is None:
+                continue
+            rows.append(
+                {
+                    "url": url,
+                    "http_status": rec.http_headers.status_code,
+                    "headers": [[k, v] for k, v in rec.http_headers.items()],
+                    "body": rec.reader.read(),
+                    "fetched_at": rec.headers.get("WARC-Date"),
+                    "source_uri": f"{uri}#offset={rec.stream_pos}",
+                }
+            )
+    return rows

@@ -1,0 +1,110 @@
+"""Rights signals in a page's HTML: meta tags (tdm-reservation, robots, agent-specific robots, licence),
+rel="license" links, licence-like anchors, badges and JSON-LD ``license`` values. Parsed with lxml: resiliparse
+2.0.1 selects fast but each node access cost ~0.6 ms (measured: 6 s vs 0.56 s for lxml on the 105-page shared WARC)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import lxml.etree
+import lxml.html
+
+# Elements worth looking at; anchors only when they point at a licence host (a page has hundreds of links).
+_HOSTS = [
+    "creativecommons.org",
+    "govdata.de/dl-de",
+    "open-government-licence",
+    "licence-ouverte",
+    "dati.gov.it/iodl",
+    "opendatacommons.org",
+    "data.norge.no/nlod",
+    "dcat-ap.de/def/licenses",
+]
+_HREF = " or ".join(f'contains(@href, "{h}")' for h in _HOSTS)
+_XPATH = lxml.etree.XPath(
+    f"//meta[@name or @property] | //link[@href and (@rel or {_HREF})] | //a[@href and (@rel or {_HREF})]"
+    ' | //script[@type="application/ld+json"] | //img[contains(@src, "creativecommons.org/") or'
+    ' contains(@src, "licensebuttons.net/")]'
+)
+_LICENCE_META = {"license", "licence", "dcterms.license", "dc.license", "dc.rights", "dcterms.rights", "copyright"}
+_LICENCE_PROPS = {"cc:license", "dct:license", "dcterms:license", "license", "og:license"}
+
+
+@dataclass
+class LicenceLink:
+    url: str
+    where: str  # rel-license | meta | json-ld | link | anchor | badge
+    tag: str  # a short rendering of the tag, for evidence
+
+
+@dataclass
+class HtmlSignals:
+    metas: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # name (lower) -> contents
+    licence_links: list[LicenceLink] = field(default_factory=list)
+
+
+def _jsonld_licences(obj: Any, out: list[str], depth: int = 0) -> None:
+    if depth > 6:
+        return
+    if isinstance(obj, dict):
+        for key, val in obj.items():
+            if key.lower() in ("license", "schema:license", "dct:license", "dcterms:license"):
+                if isinstance(val, str):
+                    out.append(val)
+                elif isinstance(val, dict) and isinstance(val.get("@id") or val.get("url"), str):
+                    out.append(val.get("@id") or val.get("url"))
+                elif isinstance(val, list):
+                    out.extend(v for v in val if isinstance(v, str))
+            else:
+                _jsonld_licences(val, out, depth + 1)
+    elif isinstance(obj, list):
+        for val in obj:
+            _jsonld_licences(val, out, depth + 1)
+
+
+def _parser(charset: str | None) -> lxml.html.HTMLParser:
+    try:
+        return lxml.html.HTMLParser(encoding=charset or "utf-8")
+    except LookupError:
+        return lxml.html.HTMLParser(encoding="utf-8")
+
+
+def parse_html(raw: bytes, charset: str | None = None) -> HtmlSignals:
+    sig = HtmlSignals()
+    try:
+        root = lxml.html.document_fromstring(raw, parser=_parser(charset))
+    except (lxml.etree.ParserError, ValueError):
+        return sig  # empty or not HTML: no signals
+    for el in _XPATH(root):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag == "meta":
+            content = (el.get("content") or "").strip()
+            name = (el.get("name") or "").strip().lower()
+            prop = (el.get("property") or "").strip().lower()
+            if name:
+                sig.metas[name].append(content)
+            if (name in _LICENCE_META or prop in _LICENCE_PROPS) and content:
+                key = name or prop
+                sig.licence_links.append(LicenceLink(content, "meta", f'<meta name="{key}" content="{content[:200]}">'))
+        elif tag == "script":
+            found: list[str] = []
+            try:
+                _jsonld_licences(json.loads(el.text or ""), found)
+            except ValueError:
+                continue
+            sig.licence_links += [LicenceLink(u, "json-ld", f'JSON-LD "license": "{u[:200]}"') for u in found]
+        elif tag == "img":
+            src = (el.get("src") or "").strip()
+            sig.licence_links.append(LicenceLink(src, "badge", f'<img src="{src[:200]}">'))
+        else:
+            href = (el.get("href") or "").strip()
+            if not href:
+                continue
+            rels = (el.get("rel") or "").lower().split()
+            where = "rel-license" if "license" in rels else ("link" if tag == "link" else "anchor")
+            rel = f' rel="{el.get("rel")}"' if rels else ""
+            sig.licence_links.append(LicenceLink(href, where, f'<{tag}{rel} href="{href[:200]}">'))
+    return sig
