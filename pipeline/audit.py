@@ -114,7 +114,7 @@ def _check_packs(store: Store) -> list[str]:
     if not store.exists("packs"):
         return []
     try:
-        from pipeline.packs.megatron import verify_packs
+        from pipeline.packs import verify_packs
     except ImportError:
         return []
     problems = []

@@ -28,13 +28,17 @@ def ensure_corpus(corpus_dir: Path, pages: int | None) -> list[Path]:
     return sorted(Path(f) for f in files)
 
 
-def demo_config(out: Path, executor: str = "local", pages: int | None = None) -> RunConfig:
+def demo_config(
+    out: Path, executor: str = "local", pages: int | None = None, corpus: Path | None = None
+) -> RunConfig:
+    """configs/demo.yaml pointed at the demo crawl in `corpus` (default OUT/corpus) and a run in OUT/run."""
     if not DEMO_CONFIG.exists():
         raise ConfigError(f"{DEMO_CONFIG} not found; run the demo from a source checkout (pip install -e .)")
     base = load_config(DEMO_CONFIG)
-    ensure_corpus(out / "corpus", pages)
+    corpus = corpus or out / "corpus"
+    ensure_corpus(corpus, pages)
     data = base.model_dump(mode="json")
-    data["inputs"] = [{**data["inputs"][0], "uri": str(out / "corpus" / "*.warc.gz")}]
+    data["inputs"] = [{**data["inputs"][0], "uri": str(corpus / "*.warc.gz")}]
     data["output"] = str(out / "run")
     data["executor"]["kind"] = executor
     return parse_config(data, str(DEMO_CONFIG))

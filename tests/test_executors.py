@@ -21,33 +21,38 @@ def _outputs(run: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def local_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo-corpus")
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> Path:
     out = tmp_path_factory.mktemp("demo-local")
-    cfg = demo_config(out, executor="local", pages=DEMO_PAGES)
+    cfg = demo_config(out, executor="local", pages=DEMO_PAGES, corpus=corpus)
     run_pipeline(cfg)
     assert verify_run(str(out / "run"))[0] == []
     return out / "run"
 
 
-def _run_with(kind: str, tmp: Path, **kw: object) -> Path:
-    cfg = demo_config(tmp, executor=kind, pages=DEMO_PAGES)
+def _run_with(kind: str, tmp: Path, corpus: Path, **kw: object) -> Path:
+    cfg = demo_config(tmp, executor=kind, pages=DEMO_PAGES, corpus=corpus)
     run_pipeline(cfg, **kw)
     assert verify_run(str(tmp / "run"))[0] == []
     return tmp / "run"
 
 
-def test_spark_matches_local_byte_for_byte(local_run: Path, spark, tmp_path: Path) -> None:
-    run = _run_with("spark", tmp_path, spark_session=spark)
+def test_spark_matches_local_byte_for_byte(local_run: Path, corpus: Path, spark, tmp_path: Path) -> None:
+    run = _run_with("spark", tmp_path, corpus, spark_session=spark)
     assert _outputs(run) == _outputs(local_run)
 
 
-def test_ray_matches_local_byte_for_byte(local_run: Path, ray_local, tmp_path: Path) -> None:
-    run = _run_with("ray", tmp_path)
+def test_ray_matches_local_byte_for_byte(local_run: Path, corpus: Path, ray_local, tmp_path: Path) -> None:
+    run = _run_with("ray", tmp_path, corpus)
     assert _outputs(run) == _outputs(local_run)
 
 
-def test_local_is_deterministic_across_worker_counts(local_run: Path, tmp_path: Path) -> None:
-    cfg = demo_config(tmp_path, executor="local", pages=DEMO_PAGES)
+def test_local_is_deterministic_across_worker_counts(local_run: Path, corpus: Path, tmp_path: Path) -> None:
+    cfg = demo_config(tmp_path, executor="local", pages=DEMO_PAGES, corpus=corpus)
     data = cfg.model_dump(mode="json")
     data["executor"]["workers"] = 1
     from pipeline.config import parse_config

@@ -1,0 +1,147 @@
+"""Click commands: ``sovereign tokenizer train`` and ``sovereign pack``; the lead wires them into pipeline/cli.py
+with ``main.add_command(tokenizer)`` and ``main.add_command(pack)``."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.packs.train import EOD_TOKEN
+
+console = Console(stderr=True)
+
+
+@click.group()
+def tokenizer() -> None:
+    """Tokenizers for a run's packs."""
+
+
+@tokenizer.command("train")
+@click.argument("run")
+@click.option("--vocab-size", type=click.IntRange(min=257), required=True, help="Vocabulary size incl. special tokens.")
+@click.option("--out", required=True, help="Where to write tokenizer.json (path or URI).")
+@click.option(
+    "--bytes-per-language",
+    type=click.IntRange(min=1),
+    default=200_000_000,
+    show_default=True,
+    help="Text budget sampled from each language (deterministic: by a hash of the document id).",
+)
+@click.option("--language", "languages", multiple=True, help="Only these languages (repeatable); default: all.")
+@click.option("--min-frequency", type=click.IntRange(min=1), default=2, show_default=True)
+def train_cmd(
+    run: str, vocab_size: int, out: str, bytes_per_language: int, languages: tuple[str, ...], min_frequency: int
+) -> None:
+    """Train a byte-level BPE tokenizer on the shards of finished run RUN.
+
+    Offline, deterministic (same run + options -> same tokenizer.json bytes), GPT-2 style byte-level BPE with
+    the end-of-document token <|endoftext|> as id 0.
+    """
+    from pipeline.packs.train import train_tokenizer
+
+    started = time.monotonic()
+    try:
+        report = train_tokenizer(run, vocab_size, out, bytes_per_language, list(languages) or None, min_frequency)
+    except (FileNotFoundError, ValueError, OSError) as exc:
+        raise click.ClickException(str(exc).splitlines()[0]) from None
+    table = Table(title=f"tokenizer {report.sha256[:16]} ({report.vocab_size} tokens)")
+    for col in ("language", "documents", "MB sampled"):
+        table.add_column(col, justify="right")
+    for lang in sorted(report.docs):
+        table.add_row(lang, str(report.docs[lang]), f"{report.bytes[lang] / 1e6:.2f}")
+    console.print(table)
+    console.print(f"wrote {out} in {time.monotonic() - started:.1f}s")
+
+
+@click.command("pack")
+@click.argument("run")
+@click.option("--tokenizer", "tokenizer_file", required=True, help="tokenizer.json (path or URI).")
+@click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda", "numpy"]),
+    default="cpu",
+    show_default=True,
+    help="cpu: HF tokenizers on all cores; cuda: our array-program BPE on a GPU (CuPy); "
+    "numpy: the same array program on the CPU (slow; for checking). All give identical bytes.",
+)
+@click.option("--out", default=None, help="Output folder or URI [default: RUN/packs/<name or sha256 prefix>].")
+@click.option("--name", default=None, help="Name of the pack folder under RUN/packs.")
+@click.option(
+    "--max-part-bytes",
+    type=click.IntRange(min=1),
+    default=1 << 30,
+    show_default=True,
+    help="Start a new .bin/.idx part before a part's .bin passes this size.",
+)
+@click.option("--eod-token", default=EOD_TOKEN, show_default=True, help="End-of-document token appended to each doc.")
+@click.option(
+    "--split-special/--no-split-special",
+    default=False,
+    show_default=True,
+    help="Map special-token text inside documents to the special ids (HF default). Off: a document cannot forge "
+    "an end-of-document token.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace a finished pack in the output folder.")
+def pack(
+    run: str,
+    tokenizer_file: str,
+    device: str,
+    out: str | None,
+    name: str | None,
+    max_part_bytes: int,
+    eod_token: str,
+    split_special: bool,
+    overwrite: bool,
+) -> None:
+    """Tokenise finished run RUN into Megatron-LM indexed datasets (.bin/.idx per language and part).
+
+    Beside each part: a doc map (Parquet: document id -> part, sequence, token offset, token count); in the folder:
+    pack.json (tokenizer sha256, the run's root hash, sha256 of every file, token counts per language).
+    """
+    from pipeline.packs.pack import PackError, pack_run
+    from pipeline.packs.verify import verify_packs
+
+    started = time.monotonic()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    totals = {"bytes": 0}
+    with Progress(*columns, console=console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(lang: str, docs: int, text_bytes: int) -> None:
+            if lang not in tasks:
+                tasks[lang] = bar.add_task(f"lang={lang}", total=None)
+            bar.advance(tasks[lang], docs)
+            totals["bytes"] += text_bytes
+
+        try:
+            out_uri, manifest = pack_run(
+                run,
+                tokenizer_file,
+                out=out,
+                device=device,
+                name=name,
+                max_part_bytes=max_part_bytes,
+                split_special=split_special,
+                eod_token=eod_token,
+                overwrite=overwrite,
+                progress=progress,
+            )
+        except PackError as exc:
+            raise click.ClickException(str(exc)) from None
+        except RuntimeError as exc:  # no GPU for --device cuda
+            raise click.ClickException(str(exc).splitlines()[0]) from None
+    elapsed = time.monotonic() - started
+    table = Table(title=f"packs in {out_uri}")
+    for col in ("language", "documents", "tokens", "parts"):
+        table.add_column(col, justify="right")
+    for lang, info in manifest["languages"].items():
+        table.add_row(lang, str(info["documents"]), str(info["tokens"]), str(len(info["parts"])))
+    console.print(table)
+    console.print(f"{totals['bytes'] / 1e6:.1f} M characters in {elapsed:.1f}s on {device}")
+    problems = verify_packs(out_uri)
+    if problems:
+        raise click.ClickException(f"pack written but verify found {len(problems)} problems; first: {problems[0]}")

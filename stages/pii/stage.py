@@ -1,0 +1,137 @@
+"""The ``pii`` stage: find personal data with presidio (on prefiltered windows) and replace it with typed
+placeholders; record counts per entity type, never values."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from stages.base import DocumentStage, Drop
+from stages.pii.engine import Found, PiiEngine
+from stages.pii.recognizers import CATALOGUE, DEFAULT_ENTITIES, LANGUAGE_COUNTRIES
+
+KNOWN_ENTITIES = frozenset(CATALOGUE) | {"PHONE_NUMBER", "PERSON"}
+DEFAULT_PLACEHOLDERS = {
+    "EMAIL_ADDRESS": "<EMAIL>",
+    "PHONE_NUMBER": "<PHONE>",
+    "IP_ADDRESS": "<IP>",
+    "IBAN_CODE": "<IBAN>",
+    "CREDIT_CARD": "<CREDIT_CARD>",
+    "PERSON": "<PERSON>",
+}
+# TLDs taken as a document's country (phone region, national identifiers): EU/EEA, CH, UK.
+EUROPEAN_TLDS = frozenset(c for cs in LANGUAGE_COUNTRIES.values() for c in cs) | {"no", "is", "li", "ch"}
+
+GENERIC_RANK = {"CREDIT_CARD": 1, "PHONE_NUMBER": 2}  # loses ties to any more specific entity
+_ENGINES: dict[str, PiiEngine] = {}  # one engine per configuration per process (presidio set-up ~0.1 s/lang)
+
+
+class PiiParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entities: list[str] = list(DEFAULT_ENTITIES)  # presidio entity names; PERSON needs spacy_model
+    languages: list[str] = sorted(LANGUAGE_COUNTRIES)  # others (and None) get every recognizer
+    placeholder: str = "<{entity}>"  # format for entities not in `placeholders`
+    placeholders: dict[str, str] = DEFAULT_PLACEHOLDERS
+    score_threshold: float = 0.4
+    spacy_model: str | list[str] | None = None  # e.g. "fr_core_news_sm": PERSON for that model's language
+    chunk_chars: int = 8192  # windows joined per presidio call
+
+    @field_validator("entities")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - KNOWN_ENTITIES)
+        if unknown:
+            raise ValueError(f"unknown entities {unknown}; known: {sorted(KNOWN_ENTITIES)}")
+        return sorted(set(value))
+
+    @field_validator("placeholder")
+    @classmethod
+    def _has_slot(cls, value: str) -> str:
+        value.format(entity="X")  # raises on a malformed format
+        return value
+
+
+def country_of(doc: dict[str, Any]) -> str | None:
+    host = doc.get("domain") or (urlsplit(doc["url"]).hostname if doc.get("url") else None)
+    if not host:
+        return None
+    tld = host.rstrip(".").rsplit(".", 1)[-1].lower()
+    return tld if tld in EUROPEAN_TLDS else None
+
+
+def resolve(found: list[Found]) -> list[Found]:
+    """Non-overlapping spans, preferring higher score, then longer, then the more specific entity (a national
+    id over a card or phone number of the same length), then earlier (deterministic)."""
+    chosen: list[Found] = []
+    for f in sorted(found, key=lambda f: (-f.score, f.start - f.end, GENERIC_RANK.get(f.entity, 0), f.start, f.entity)):
+        if all(f.end <= c.start or f.start >= c.end for c in chosen):
+            chosen.append(f)
+    return sorted(chosen, key=lambda f: f.start)
+
+
+class PiiStage(DocumentStage):
+    name: ClassVar[str] = "pii"
+    version: ClassVar[str] = "1"
+    adds_columns: ClassVar[dict[str, pa.DataType]] = {"pii_counts": pa.string()}
+    Params = PiiParams
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.cfg = PiiParams.model_validate(params)
+        self.engine: PiiEngine | None = None
+
+    def setup(self) -> None:
+        cfg = self.cfg
+        models = [cfg.spacy_model] if isinstance(cfg.spacy_model, str) else list(cfg.spacy_model or [])
+        entities = sorted(set(cfg.entities) | ({"PERSON"} if models else set()))
+        key = json.dumps([entities, cfg.languages, cfg.score_threshold, cfg.chunk_chars, models])
+        if key not in _ENGINES:
+            _ENGINES[key] = PiiEngine(entities, cfg.languages, cfg.score_threshold, cfg.chunk_chars, models)
+        self.engine = _ENGINES[key]
+
+    def placeholder(self, entity: str) -> str:
+        return self.cfg.placeholders.get(entity) or self.cfg.placeholder.format(entity=entity)
+
+    def scrub(self, text: str, found: list[Found]) -> dict[str, Any]:
+        spans = resolve(found)
+        parts: list[str] = []
+        pos = 0
+        for f in spans:
+            parts += [text[pos : f.start], self.placeholder(f.entity)]
+            pos = f.end
+        parts.append(text[pos:])
+        counts = Counter(f.entity for f in spans)
+        return {"text": "".join(parts), "pii_counts": json.dumps(dict(counts), sort_keys=True, separators=(",", ":"))}
+
+    def apply(self, doc: dict[str, Any]) -> dict[str, Any] | Drop:
+        verdict = self.apply_batch([doc])[0]
+        if isinstance(verdict, BaseException):
+            raise verdict
+        return verdict
+
+    def apply_batch(self, docs: list[dict[str, Any]]) -> list[dict[str, Any] | Drop | BaseException]:
+        self.ensure_setup()
+        assert self.engine is not None
+        out: list[dict[str, Any] | Drop | BaseException] = [{"pii_counts": None} for _ in docs]
+        idx = [i for i, d in enumerate(docs) if d.get("text")]
+        items = [(docs[i]["text"], docs[i].get("language"), country_of(docs[i])) for i in idx]
+        try:
+            results = self.engine.find(items)
+        except Exception:  # noqa: BLE001 - find the one document that fails, quarantine only it
+            results = []
+            for i, item in zip(idx, items, strict=True):
+                try:
+                    results.append(self.engine.find([item])[0])
+                except Exception as exc:  # noqa: BLE001
+                    out[i] = exc
+                    results.append([])
+        for i, item, found in zip(idx, items, results, strict=True):
+            if not isinstance(out[i], BaseException):
+                out[i] = self.scrub(item[0], found)
+        return out

@@ -1,0 +1,222 @@
+"""The array-program BPE encoder (pipeline/packs/bpe_array.py) on NumPy must give exactly HF tokenizers' ids.
+
+Real multilingual text from ../shared (EU public-sector laws in en/fr/de/et/fi, Wikipedia paragraphs in 16
+languages incl. Greek and Cyrillic) plus generated hard cases: emoji and ZWJ sequences, U+FFFD from invalid UTF-8,
+very long words (array path and the long-word heap path), whitespace runs of every Unicode space, contractions.
+The same array program runs on CuPy when a GPU is present (a test below, skipped otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tokenizers import Tokenizer
+
+from pipeline.packs.bpe_array import ArrayBPEEncoder, heap_bpe, merge_words
+from pipeline.packs.bytelevel import UnsupportedTokenizer, bytes_to_unicode, gpt2_split_regex, load_byte_level_bpe
+from pipeline.packs.train import EOD_TOKEN, new_tokenizer
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "conformance"
+
+
+def _json_texts(path: Path) -> list[str]:
+    out: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, str) and "text" in key and len(value) > 20:
+                    out.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(path.read_text(encoding="utf-8")))
+    return out
+
+
+def real_texts() -> list[str]:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED}")
+    texts = [s["text"] for s in json.loads((SHARED / "resiliparse-lang-samples/samples.json").read_text())]
+    for p in sorted((SHARED / "public-sector").rglob("*.md")) + sorted((SHARED / "de-bundesgesetze").glob("*.md")):
+        text = p.read_text(encoding="utf-8")
+        texts += [text[i : i + 4000] for i in range(0, min(len(text), 40_000), 4000)]
+    texts += _json_texts(SHARED / "public-sector/eurlex_digital_acquis_en.json")[:300]
+    texts += _json_texts(SHARED / "public-sector/napoleonic_codes_fr.json")[:300]
+    return texts
+
+
+SPACES = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def hard_texts(seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    fixed = [
+        "",
+        " ",
+        "a",
+        "aaaaaaaaaaa",
+        "ääääääää",
+        "Ελληνικά: Η Ευρωπαϊκή Ένωση (ΕΕ) είναι πολιτική και οικονομική ένωση 27 κρατών-μελών.",
+        "Русский: Европейский союз — объединение 27 европейских государств. Ёжик ЁЛКА",
+        "Български, Српски, Українська: ґанок, їжак, Ђорђе",
+        "emoji 😀👍🏽👨‍👩‍👧‍👦🇪🇺 🏳️‍🌈 ok",
+        "bad utf-8 " + b"caf\xe9 \xff\xfe na\xefve \xc3".decode("utf-8", errors="replace"),
+        "   leading and trailing   ",
+        "tabs\t\t\tand\n\n\n\nnewlines \r\n\r\n x",
+        "don't it's we're I've I'm you'll he'd 'S 'T O'Neil ''s",
+        "<|endoftext|>inside<|endoftext|><|endoftext|> text <|endoftext",
+        "Donaudampfschifffahrtsgesellschaftskapitänswitwe " * 3,
+        "x" * 3000,  # long word: array path in one word of 3000 bytes is above long_word_bytes -> heap path
+        "".join(rng.choice("abcdefghijklmnopqrstuvwxyzäöüß") for _ in range(700)),  # long word, heap path
+        "".join(rng.choice("abcdefghij") for _ in range(400)),  # long word, array path
+        "1234567890" * 50 + " ٣٤٥ ४५६ ½ Ⅻ",
+        "e\u0301 a\u0308 n\u0303 combining marks, ZWJ\u200dand ZWNJ\u200c",
+        "ｆｕｌｌｗｉｄｔｈ　ｓｐａｃｅ　日本語の文章です。中文句子。한국어 문장입니다.",
+        "mixed" + SPACES + "spaces" + SPACES,
+        "http://example.org/a_b-c?d=e&f=g#h ~~~ !!! ??? ... --- ___",
+        "\x00\x01\x1f control \x7f chars \ufeff BOM \U0010fffd private",
+    ]
+    pool = "aAzZ09 ''sdtmlrve.,;:!?-\n\tÄßéΩЖ中😀\u0301\ufffd\u3000\xa0١٢" + SPACES
+    fuzz = ["".join(rng.choice(pool) for _ in range(rng.randint(1, 200))) for _ in range(300)]
+    return fixed + fuzz
+
+
+@pytest.fixture(scope="module")
+def tokenizer_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tokenizers import pre_tokenizers, trainers
+
+    tok = new_tokenizer()
+    trainer = trainers.BpeTrainer(
+        vocab_size=3000,
+        special_tokens=[EOD_TOKEN],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(real_texts() + hard_texts(seed=1), trainer=trainer)
+    path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
+    tok.save(str(path))
+    return path
+
+
+def _variant(base: Path, tmp: Path, **changes: object) -> Path:
+    spec = json.loads(base.read_text())
+    for dotted, value in changes.items():
+        node = spec
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    out = tmp / "variant.json"
+    out.write_text(json.dumps(spec))
+    return out
+
+
+def _hf_ids(path: Path, texts: list[str], split_special: bool) -> tuple[np.ndarray, np.ndarray]:
+    hf = Tokenizer.from_file(str(path))
+    hf.encode_special_tokens = not split_special
+    encs = hf.encode_batch(texts, add_special_tokens=False)
+    ids = np.concatenate([np.asarray(e.ids, dtype=np.int32) for e in encs])
+    return ids, np.array([len(e.ids) for e in encs], dtype=np.int64)
+
+
+def _assert_identical(path: Path, texts: list[str], split_special: bool, batch: int = 64) -> None:
+    enc = ArrayBPEEncoder(load_byte_level_bpe(path), split_special=split_special)
+    want_ids, want_counts = _hf_ids(path, texts, split_special)
+    got_ids, got_counts = [], []
+    for i in range(0, len(texts), batch):  # several batches: the word cache carries over between them
+        ids, counts = enc.encode_batch(texts[i : i + batch])
+        got_ids.append(ids)
+        got_counts.append(counts)
+    got, counts = np.concatenate(got_ids), np.concatenate(got_counts)
+    bad = np.flatnonzero(counts != want_counts)
+    assert bad.size == 0, f"token counts differ for documents {bad[:10].tolist()}"
+    assert np.array_equal(got, want_ids)
+
+
+@pytest.mark.parametrize("split_special", [False, True])
+def test_identical_to_hf_on_real_and_hard_text(tokenizer_path: Path, split_special: bool) -> None:
+    _assert_identical(tokenizer_path, real_texts() + hard_texts(), split_special)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"pre_tokenizer.add_prefix_space": True},
+        {"model.ignore_merges": True},
+        {"pre_tokenizer.use_regex": False},
+    ],
+    ids=["add_prefix_space", "ignore_merges", "no_regex"],
+)
+def test_identical_to_hf_for_byte_level_variants(tokenizer_path: Path, tmp_path: Path, changes: dict) -> None:
+    path = _variant(tokenizer_path, tmp_path, **changes)
+    texts = [t[:2000] for t in real_texts()[:60]] + hard_texts()[:120]
+    _assert_identical(path, texts, split_special=True)
+
+
+def test_split_regex_matches_hf_on_every_code_point() -> None:
+    """Our Unicode 16.0 classes vs tokenizers' Oniguruma: every code point, in a context that exercises each branch
+    (letter/number/other runs, a space before, repeats, a contraction, a newline), on both split paths."""
+    from tokenizers import pre_tokenizers
+
+    hf = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    splitter = gpt2_split_regex()
+    table = str.maketrans({b: c for b, c in bytes_to_unicode().items()})
+    guarded = splitter.guard
+    code_points = [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
+    plain = [c for c in map(chr, code_points) if guarded is None or not guarded.match(c)]
+    special = [c for c in map(chr, code_points) if guarded is not None and guarded.match(c)]
+    paths = [(plain, [splitter.exact] + ([splitter.fast] if splitter.fast else [])), (special, [splitter.exact])]
+    for chars, patterns in paths:
+        for i in range(0, len(chars), 32768):
+            s = "".join(f" {c}{c}a'{c}1\n" for c in chars[i : i + 32768])
+            theirs = [piece for piece, _ in hf.pre_tokenize_str(s)]
+            for pattern in patterns:
+                mine = [m.encode("utf-8").decode("latin-1").translate(table) for m in pattern.findall(s)]
+                assert mine == theirs, f"split differs near U+{ord(chars[i]):04X} ({pattern.pattern[:20]}...)"
+
+
+def test_array_merge_equals_heap_per_word(tokenizer_path: Path) -> None:
+    tok = load_byte_level_bpe(tokenizer_path)
+    rng = random.Random(3)
+    words = [w.encode() for w in hard_texts()[:40] if w] + [bytes(rng.choice(b"abcab") for _ in range(300))]
+    data = np.frombuffer(b"".join(words), dtype=np.uint8)
+    lens = np.array([len(w) for w in words], dtype=np.int64)
+    tables = {"keys": tok.pair_keys, "rank": tok.pair_rank, "new": tok.pair_new, "byte_ids": tok.byte_ids}
+    flat, out_lens = merge_words(np, tok, data, lens, tables)
+    pieces = np.split(flat, np.cumsum(out_lens)[:-1])
+    for word, got in zip(words, pieces, strict=True):
+        assert got.tolist() == heap_bpe(tok, word)
+
+
+def test_refuses_what_it_cannot_reproduce(tokenizer_path: Path, tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedTokenizer, match="normalizer"):
+        load_byte_level_bpe(_variant(tokenizer_path, tmp_path, normalizer={"type": "NFC"}))
+    with pytest.raises(UnsupportedTokenizer, match="dropout"):
+        load_byte_level_bpe(_variant(tokenizer_path, tmp_path, **{"model.dropout": 0.1}))
+    spec = json.loads(tokenizer_path.read_text())
+    spec["model"]["merges"] = spec["model"]["merges"][::-1]  # later merges first: not in training order
+    (tmp_path / "rev.json").write_text(json.dumps(spec))
+    with pytest.raises(UnsupportedTokenizer):
+        load_byte_level_bpe(tmp_path / "rev.json")
+
+
+def test_same_program_on_cupy_when_a_gpu_is_present(tokenizer_path: Path) -> None:
+    from pipeline.packs.bpe_array import array_module
+
+    try:
+        cupy = array_module("cuda")
+    except RuntimeError as exc:
+        pytest.skip(f"no GPU here: {exc}")
+    texts = real_texts()[:100] + hard_texts()
+    enc = ArrayBPEEncoder(load_byte_level_bpe(tokenizer_path), xp=cupy, split_special=False)
+    ids, counts = enc.encode_batch(texts)
+    want_ids, want_counts = _hf_ids(tokenizer_path, texts, split_special=False)
+    assert np.array_equal(counts, want_counts) and np.array_equal(ids, want_ids)

@@ -1,0 +1,199 @@
+"""Tokenizer training and Megatron packs on a small fake run of real multilingual text (written here, from ../shared).
+
+The packs are read back with an independent reader written from the format description (numpy memmap), and
+every document's tokens must equal HF tokenizers' ids for its text + the end-of-document token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from test_bpe_array import hard_texts, real_texts  # same corpus; tests/ is on sys.path under pytest
+from tokenizers import Tokenizer
+
+from pipeline.packs import find_documents, verify_packs
+from pipeline.packs.cli import pack, tokenizer
+from pipeline.schema import SHARD_SCHEMA, document_id
+
+DTYPES = {1: np.uint8, 2: np.int8, 3: np.int16, 4: np.int32, 5: np.int64, 6: np.float64, 7: np.float32, 8: np.uint16}
+
+
+def read_megatron(prefix: Path) -> list[np.ndarray]:
+    """Independent reader, from the layout: magic, <Q version, <B dtype, <Q sequences, <Q documents(+1), int32
+    lengths, int64 byte pointers, int64 document indices; .bin = the tokens."""
+    raw = (prefix.parent / (prefix.name + ".idx")).read_bytes()
+    assert raw[:9] == b"MMIDIDX\x00\x00"
+    version, code, n_seq, n_doc = struct.unpack("<QBQQ", raw[9:34])
+    assert version == 1
+    lengths = np.frombuffer(raw, "<i4", n_seq, 34)
+    pointers = np.frombuffer(raw, "<i8", n_seq, 34 + 4 * n_seq)
+    docs = np.frombuffer(raw, "<i8", n_doc, 34 + 12 * n_seq)
+    assert np.array_equal(docs, np.arange(n_seq + 1))
+    dtype = np.dtype(DTYPES[code])
+    data = np.memmap(prefix.parent / (prefix.name + ".bin"), dtype=dtype, mode="r")
+    return [
+        np.array(data[p // dtype.itemsize : p // dtype.itemsize + n]) for p, n in zip(pointers, lengths, strict=True)
+    ]
+
+
+def _language_docs() -> dict[str, list[str]]:
+    texts = real_texts()
+    samples = json.loads(
+        (
+            Path(__file__).resolve().parents[2] / "shared/data/conformance/resiliparse-lang-samples/samples.json"
+        ).read_text()
+    )
+    docs: dict[str, list[str]] = {s["lang"]: [s["text"]] for s in samples}
+    docs["de"] = texts[16:60]
+    docs["en"] = texts[-600:-300][:150]
+    docs["fr"] = texts[-300:][:150]
+    docs["el"] = docs["el"] + [t for t in hard_texts() if any("\u0370" <= ch <= "\u03ff" for ch in t)]
+    docs["xx"] = hard_texts()[:40]  # emoji, U+FFFD, long words, whitespace runs, <|endoftext|> inside text
+    return docs
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("run")
+    for lang, texts in _language_docs().items():
+        rows = sorted(
+            ({"id": document_id(f"{lang}:{i}"), "text": t} for i, t in enumerate(texts)), key=lambda r: r["id"]
+        )
+        parts = [rows[: len(rows) // 2], rows[len(rows) // 2 :]] if len(rows) > 20 else [rows]
+        for k, part in enumerate(parts):
+            cols = {f.name: [r.get(f.name) for r in part] for f in SHARD_SCHEMA}
+            cols["language"] = [lang] * len(part)
+            out = run / "shards" / f"lang={lang}" / f"part-{k:05d}.parquet"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(pa.table(cols, schema=SHARD_SCHEMA), out, compression="zstd")
+    (run / "run.json").write_text(json.dumps({"root_hash": "ab" * 32}))
+    return run
+
+
+@pytest.fixture(scope="module")
+def tokenizer_file(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tok") / "tokenizer.json"
+    result = CliRunner().invoke(tokenizer, ["train", str(run_dir), "--vocab-size", "1200", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_training_is_deterministic_and_offline(run_dir: Path, tokenizer_file: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again.json"
+    result = CliRunner().invoke(tokenizer, ["train", str(run_dir), "--vocab-size", "1200", "--out", str(again)])
+    assert result.exit_code == 0, result.output
+    assert again.read_bytes() == tokenizer_file.read_bytes()
+    tok = Tokenizer.from_file(str(tokenizer_file))
+    assert tok.token_to_id("<|endoftext|>") == 0 and tok.get_vocab_size() == 1200
+    small = tmp_path / "small.json"  # a small byte budget samples fewer documents, still deterministically
+    args = ["train", str(run_dir), "--vocab-size", "600", "--out", str(small), "--bytes-per-language", "2000"]
+    assert CliRunner().invoke(tokenizer, args).exit_code == 0
+
+
+def _pack(run_dir: Path, tokenizer_file: Path, out: Path, *extra: str) -> None:
+    args = [str(run_dir), "--tokenizer", str(tokenizer_file), "--out", str(out), "--max-part-bytes", "20000", *extra]
+    result = CliRunner().invoke(pack, args)
+    assert result.exit_code == 0, result.output
+
+
+def test_pack_round_trip_with_independent_reader(run_dir: Path, tokenizer_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "packs"
+    _pack(run_dir, tokenizer_file, out)
+    assert verify_packs(str(out)) == []
+    manifest = json.loads((out / "pack.json").read_text())
+    assert manifest["source_run"]["root_hash"] == "ab" * 32
+    assert manifest["tokenizer"]["sha256"] == hashlib.sha256(tokenizer_file.read_bytes()).hexdigest()
+    assert manifest["dtype"] == "uint16" and len(manifest["languages"]["de"]["parts"]) > 1  # size-bounded parts
+    hf = Tokenizer.from_file(str(tokenizer_file))
+    hf.encode_special_tokens = True  # default: special-token text inside a document is ordinary text
+    texts = {}
+    for shard in sorted((run_dir / "shards").rglob("*.parquet")):
+        t = pq.read_table(shard, columns=["id", "text"])
+        texts.update(zip(t.column("id").to_pylist(), t.column("text").to_pylist(), strict=True))
+    seen = []
+    for lang, info in manifest["languages"].items():
+        tokens = 0
+        for part in info["parts"]:
+            sequences = read_megatron(out / part)
+            docmap = pq.read_table(out / f"{part}.docmap.parquet").to_pylist()
+            assert len(docmap) == len(sequences)
+            for row, seq in zip(docmap, sequences, strict=True):
+                want = hf.encode(texts[row["id"]], add_special_tokens=False).ids + [0]
+                assert seq.tolist() == want, (lang, row["id"])
+                assert row["token_count"] == len(want) and row["language"] == lang
+                seen.append(row["id"])
+                tokens += len(want)
+        assert tokens == info["tokens"]
+    assert sorted(seen) == sorted(texts)  # every document exactly once
+    first = find_documents(str(out), [seen[5]]).to_pylist()
+    assert len(first) == 1 and first[0]["id"] == seen[5]
+
+
+def test_array_program_gives_identical_pack_bytes(run_dir: Path, tokenizer_file: Path, tmp_path: Path) -> None:
+    _pack(run_dir, tokenizer_file, tmp_path / "cpu")
+    _pack(run_dir, tokenizer_file, tmp_path / "numpy", "--device", "numpy")
+    files = sorted(p.relative_to(tmp_path / "cpu") for p in (tmp_path / "cpu").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "numpy") for p in (tmp_path / "numpy").rglob("*") if p.is_file())
+    for rel in files:
+        assert (tmp_path / "cpu" / rel).read_bytes() == (tmp_path / "numpy" / rel).read_bytes(), rel
+
+
+def test_split_special_maps_literal_special_text(run_dir: Path, tokenizer_file: Path, tmp_path: Path) -> None:
+    _pack(run_dir, tokenizer_file, tmp_path / "split", "--split-special", "--device", "numpy")
+    _pack(run_dir, tokenizer_file, tmp_path / "text")
+    split = json.loads((tmp_path / "split/pack.json").read_text())
+    text = json.loads((tmp_path / "text/pack.json").read_text())
+    assert split["languages"]["xx"]["tokens"] < text["languages"]["xx"]["tokens"]
+    assert verify_packs(str(tmp_path / "split")) == []
+
+
+def test_default_out_and_verify_finds_damage(run_dir: Path, tokenizer_file: Path, tmp_path: Path) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    result = CliRunner().invoke(pack, [str(run), "--tokenizer", str(tokenizer_file), "--name", "t1"])
+    assert result.exit_code == 0, result.output
+    out = run / "packs" / "t1"
+    assert verify_packs(str(out)) == []
+    again = CliRunner().invoke(pack, [str(run), "--tokenizer", str(tokenizer_file), "--name", "t1"])
+    assert again.exit_code != 0 and "--overwrite" in again.output
+    bin_file = out / "lang=de" / "part-00000.bin"
+    data = bytearray(bin_file.read_bytes())
+    data[10] ^= 0xFF
+    bin_file.write_bytes(bytes(data))
+    (out / "lang=fr" / "part-00000.idx").unlink()
+    (run / "run.json").write_text(json.dumps({"root_hash": "cd" * 32}))
+    problems = verify_packs(str(out))
+    assert any("lang=de/part-00000.bin: sha256" in p for p in problems)
+    assert any("lang=fr/part-00000.idx: listed in pack.json but missing" in p for p in problems)
+    assert any("root_hash differs" in p for p in problems)
+    assert verify_packs(str(tmp_path / "nothing"))[0].endswith("(pack missing or interrupted)")
+
+
+def test_clear_errors(run_dir: Path, tokenizer_file: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(pack, [str(run_dir), "--tokenizer", str(tmp_path / "no.json"), "--out", str(tmp_path)])
+    assert missing.exit_code == 1 and "tokenizer file not found" in missing.output
+    norun = runner.invoke(pack, [str(tmp_path), "--tokenizer", str(tokenizer_file), "--out", str(tmp_path / "o")])
+    assert norun.exit_code == 1 and "Error:" in norun.output
+    try:
+        import cupy  # noqa: F401
+
+        pytest.skip("CuPy present: --device cuda may work here")
+    except ImportError:
+        pass
+    gpu = runner.invoke(
+        pack, [str(run_dir), "--tokenizer", str(tokenizer_file), "--out", str(tmp_path / "g"), "--device", "cuda"]
+    )
+    assert gpu.exit_code == 1 and "needs CuPy and a CUDA GPU" in gpu.output
+    assert runner.invoke(pack, ["--help"]).exit_code == 0
+    assert runner.invoke(tokenizer, ["train", "--help"]).exit_code == 0
