@@ -28,9 +28,7 @@ def ensure_corpus(corpus_dir: Path, pages: int | None) -> list[Path]:
     return sorted(Path(f) for f in files)
 
 
-def demo_config(
-    out: Path, executor: str = "local", pages: int | None = None, corpus: Path | None = None
-) -> RunConfig:
+def demo_config(out: Path, executor: str = "local", pages: int | None = None, corpus: Path | None = None) -> RunConfig:
     """configs/demo.yaml pointed at the demo crawl in `corpus` (default OUT/corpus) and a run in OUT/run."""
     if not DEMO_CONFIG.exists():
         raise ConfigError(f"{DEMO_CONFIG} not found; run the demo from a source checkout (pip install -e .)")

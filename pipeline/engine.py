@@ -172,10 +172,14 @@ def _run(
     t0 = time.perf_counter()
     shard_keys = sorted({k for s in summaries for k in s["shard_keys"]})
     unit_keys = tuple(u.key for u in units)
+    sizes_clusters = any(getattr(s, "sizes_clusters", False) for s in stages)
     hooks.phase("shards", len(shard_keys))
     shard_results = executor.map(
         partial(shard_task, ctx),
-        [ShardTask(key=k, unit_keys=unit_keys, reduce_files=tuple(reduce_files)) for k in shard_keys],
+        [
+            ShardTask(key=k, unit_keys=unit_keys, reduce_files=tuple(reduce_files), sizes_clusters=sizes_clusters)
+            for k in shard_keys
+        ],
         hooks.advance,
     )
     index_files = tuple(store.list(f"{WORK}/index", ".parquet"))

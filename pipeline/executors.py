@@ -142,6 +142,13 @@ class RayExecutor(Executor):
                 configure_logging=False,
             )
         self.ray = ray
+        import logging
+
+        import ray.data
+
+        # A run prints its own progress; Ray Data's per-operator bars and INFO lines would drown it.
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
 
     def map(self, fn: Callable[[Any], Any], items: list[Any], on_done: Progress | None = None) -> list[Any]:
         remote_call = self.ray.remote(_call)

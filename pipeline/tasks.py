@@ -148,6 +148,7 @@ class ShardTask:
     key: str  # "<lang>/<bucket>"
     unit_keys: tuple[str, ...]
     reduce_files: tuple[tuple[str, str], ...]  # (stage name, rel path of its reduce output), in stage order
+    sizes_clusters: bool = False  # a global stage sizes clusters: documents in none get dup_cluster_size 1
 
 
 def shard_rel(key: str) -> str:
@@ -206,6 +207,8 @@ def shard_task(ctx: TaskContext, task: ShardTask) -> dict[str, Any]:
                 sizes[i] = r["dup_cluster_size"]
         keep_mask = pa.array(still)
         cluster_size = pa.array(sizes, pa.int32())
+    if task.sizes_clusters:
+        cluster_size = pc.fill_null(cluster_size, 1)
     table = table.set_column(table.schema.get_field_index("dup_cluster_size"), "dup_cluster_size", cluster_size)
     kept = table.filter(keep_mask)
     rel = shard_rel(task.key)

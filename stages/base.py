@@ -184,6 +184,8 @@ class GlobalStage(Stage):
     """
 
     key_columns: ClassVar[dict[str, pa.DataType]] = {}
+    # True when the reduce gives every clustered document a dup_cluster_size; the others then get 1.
+    sizes_clusters: ClassVar[bool] = False
 
     def map(self, docs: pa.Table) -> pa.Table:
         raise NotImplementedError

@@ -87,7 +87,9 @@ class ExactDedupStage(GlobalStage):
             return pd.DataFrame({"id": batch["id"], "k": batch[KEY], "n": len(batch), "survivor": batch["id"].min()})
 
         result = keys_ds.filter(lambda r: r[KEY] is not None).groupby(KEY).map_groups(clusters, batch_format="pandas")
-        rows = [(r["id"], r["k"], int(r["n"]), r["survivor"]) for r in result.iter_rows()]
+        from stages.components.ray_collect import collect_tables
+
+        rows = [(r["id"], r["k"], int(r["n"]), r["survivor"]) for t in collect_tables(result) for r in t.to_pylist()]
         return _rows_to_table(sorted(rows))
 
 

@@ -28,6 +28,7 @@ BANDS, SIG, SCORE = "_minhash_bands", "_minhash_sig", "_dedup_score"
 class FuzzyDedupStage(GlobalStage):
     name: ClassVar[str] = "dedup_fuzzy"
     version: ClassVar[str] = f"1+rmh{rensa.RMinHash.ALGORITHM_VERSION}"  # signatures change with rensa's algorithm
+    sizes_clusters: ClassVar[bool] = True
     key_columns: ClassVar[dict[str, pa.DataType]] = {
         BANDS: pa.list_(pa.int64()),  # one LSH key per band; null for texts without shingles
         SIG: pa.binary(),  # num_perm little-endian uint32, only when verifying

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from stages.base import REDUCE_SCHEMA
 from stages.components.common import EDGE_SCHEMA, bucket_edges, resolve_clusters
+from stages.components.ray_collect import collect_tables
 
 PYARROW = {"batch_format": "pyarrow"}
 ADJ = pa.schema(
@@ -46,14 +47,14 @@ def reduce_ray(keys_ds: Any, verify_threshold: float | None) -> pa.Table:
         adj = adj.map_batches(_messages, **PYARROW).groupby("node", num_partitions=parts)
         adj = adj.map_groups(_take_min, **PYARROW).materialize()
     out = adj.groupby("label", num_partitions=parts).map_groups(_resolve, **PYARROW)
-    tables = [t.cast(REDUCE_SCHEMA) for t in out.iter_batches(batch_format="pyarrow", batch_size=None) if t.num_rows]
+    tables = [t.cast(REDUCE_SCHEMA) for t in collect_tables(out)]
     return pa.concat_tables(tables).sort_by("id") if tables else REDUCE_SCHEMA.empty_table()
 
 
 def _changed(adj: Any) -> bool:
     """Whether any label changed in the last round: one count per block comes back, not the rows."""
     counts = adj.map_batches(lambda t: pa.table({"n": [pc.sum(t["changed"]).as_py() or 0]}), **PYARROW)
-    return any(row["n"] for row in counts.take_all())
+    return any(n for t in collect_tables(counts) for n in t.column("n").to_pylist())
 
 
 def _keyed(t: pa.Table) -> pa.Table:
