@@ -46,7 +46,10 @@ def bad_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("bad")
     good = write_warc(d / "good.warc.gz", german_pages(6))
     data = good.read_bytes()
-    (d / "truncated.warc.gz").write_bytes(data[: len(data) // 2])  # cut inside a gzip member
+    from fastwarc.warc import ArchiveIterator
+
+    offsets = [r.stream_pos for r in ArchiveIterator(open(good, "rb"))]
+    (d / "truncated.warc.gz").write_bytes(data[: offsets[3] + 20])  # cut 20 bytes into the 4th record's gzip member
     (d / "random.warc.gz").write_bytes(random.Random(7).randbytes(4096))  # fixed: the test must not flake
     (d / "empty.warc.gz").write_bytes(b"")
     # A response record whose HTTP header block is garbage, followed by a good record.
