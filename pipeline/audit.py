@@ -87,6 +87,9 @@ def _check_conservation(
             status[s] = status.get(s, 0) + 1
             if s == "kept":
                 kept_by_shard[shard] = kept_by_shard.get(shard, 0) + 1
+    duplicates = _duplicate_ids(store, sorted(r for r in outputs if r.startswith("manifest/")))
+    if duplicates:
+        problems.append(f"manifest: {duplicates} ids appear more than once (every input record needs its own row)")
     total = status["kept"] + status["dropped"] + status["quarantined"]
     facts.append(
         f"input records {inputs:,} = kept {status['kept']:,} + dropped {status['dropped']:,} "
@@ -108,6 +111,24 @@ def _check_conservation(
         if rows != kept_by_shard.get(rel, 0):
             problems.append(f"{rel}: {rows} rows but the manifest places {kept_by_shard.get(rel, 0)} kept docs there")
     return problems
+
+
+def _duplicate_ids(store: Store, rels: list[str]) -> int:
+    """Rows minus distinct ids over the whole manifest, counted by DuckDB (spills to disk beyond its memory)."""
+    import duckdb
+    import pyarrow.dataset as ds
+
+    if not rels:
+        return 0
+    con = duckdb.connect()
+    try:
+        con.register("m", ds.dataset([store.path(r) for r in rels], filesystem=store.fs, format="parquet"))
+        (dup,) = con.execute("SELECT count(*) - count(DISTINCT id) FROM m").fetchone()
+    except Exception:  # noqa: BLE001 - unreadable parts are reported by the checks above
+        return 0
+    finally:
+        con.close()
+    return int(dup)
 
 
 def _check_packs(store: Store) -> list[str]:

@@ -65,10 +65,14 @@ def plan_units(cfg: RunConfig, settings: S3Settings) -> list[WorkUnit]:
             files = expand_inputs(spec.uri, settings)
         except StorageError as exc:
             raise RunError(f"inputs[{i}]: {exc}") from None
+        base = _glob_base(
+            spec.uri if "://" in spec.uri and not spec.uri.startswith("file://") else normalise_uri(spec.uri)
+        )
         for uri, size in files:
             if uri in units:
                 continue
             units[uri] = WorkUnit(
+                rel=uri[len(base) :].lstrip("/") if uri.startswith(base) and uri != base else uri.rsplit("/", 1)[-1],
                 uri=uri,
                 size=size,
                 format=detect_format(uri, spec.format),
@@ -81,6 +85,12 @@ def plan_units(cfg: RunConfig, settings: S3Settings) -> list[WorkUnit]:
     if not units:
         raise RunError("the config lists no inputs; add `inputs:` or pass --input")
     return list(units.values())
+
+
+def _glob_base(uri: str) -> str:
+    """The folder part of an input URI before any glob character: ids are derived relative to it."""
+    cut = min((uri.index(c) for c in "*?[" if c in uri), default=len(uri))
+    return uri[:cut].rsplit("/", 1)[0] if cut < len(uri) else uri
 
 
 def resolve(cfg: RunConfig) -> RunConfig:

@@ -36,10 +36,15 @@ class WorkUnit:
     id_column: str | None = "id"
     url_column: str | None = "url"
     licence_column: str | None = None
+    rel: str = ""  # path relative to the input's base folder: ids do not change when the corpus moves
 
     @property
     def key(self) -> str:
         return hashlib.sha256(self.uri.encode()).hexdigest()[:20]
+
+    def record_key(self, suffix: str) -> str:
+        """What a record's id is derived from: dataset, file (relative to its input) and record within it."""
+        return f"{self.source}\0{self.rel or self.uri.rsplit('/', 1)[-1]}\0{suffix}"
 
 
 @dataclass
@@ -133,7 +138,7 @@ def read_unit(
     batcher = _Batcher(batch_size)
     if unit.size == 0:
         batcher.current.decisions.append(
-            _record(unit.uri + "#file", unit.uri, "ingest:empty-file", {"bytes": 0}, STATUS_QUARANTINED)
+            _record(unit.record_key("file"), unit.uri, "ingest:empty-file", {"bytes": 0}, STATUS_QUARANTINED)
         )
         yield batcher.take()
         return
@@ -145,7 +150,7 @@ def read_unit(
 
 def _unreadable(unit: WorkUnit, where: str, exc: BaseException, records_read: int) -> dict[str, Any]:
     return _record(
-        f"{unit.uri}#unreadable@{where}",
+        unit.record_key(f"unreadable@{where}"),
         f"{unit.uri}#{where}",
         "ingest:unreadable-data",
         {"error": type(exc).__name__, "after": where, "records_read": records_read},
@@ -176,7 +181,7 @@ def _read_warc(
         if intact_end is not None and intact_end < unit.size:
             batcher.current.decisions.append(
                 _record(
-                    f"{unit.uri}#truncated@{intact_end}",
+                    unit.record_key(f"truncated@{intact_end}"),
                     f"{unit.uri}#offset={intact_end}",
                     "ingest:truncated-data",
                     {"after_offset": intact_end, "bytes_unreadable": unit.size - intact_end, "records_read": n},
@@ -191,7 +196,7 @@ def _read_warc(
         return
     if n == 0:
         batcher.current.decisions.append(
-            _record(unit.uri + "#file", unit.uri, "ingest:no-records", {"bytes": unit.size}, STATUS_QUARANTINED)
+            _record(unit.record_key("file"), unit.uri, "ingest:no-records", {"bytes": unit.size}, STATUS_QUARANTINED)
         )
 
 
@@ -240,7 +245,8 @@ def _warc_record(unit: WorkUnit, record: Any, out: IngestBatch, seen_ids: set[st
     rtype = str(record.record_type)
     url = _clean_url(record.headers.get("WARC-Target-URI"))
     record_id = record.record_id or ""
-    key = record_id if record_id and record_id not in seen_ids else source_uri
+    suffix = record_id if record_id and record_id not in seen_ids else f"offset={offset}"
+    key = unit.record_key(suffix)
     seen_ids.add(record_id)
 
     def decide(reason: str, evidence: dict[str, Any], status: str = STATUS_DROPPED) -> None:
@@ -342,10 +348,10 @@ def _text_doc(unit: WorkUnit, key: str, source_uri: str, row: dict[str, Any], te
     }
 
 
-def _doc_key(unit: WorkUnit, row: dict[str, Any], fallback: str) -> str:
+def _doc_key(unit: WorkUnit, row: dict[str, Any], position: str) -> str:
     if unit.id_column and row.get(unit.id_column) is not None:
-        return f"{unit.source}\0{row[unit.id_column]}"
-    return fallback
+        return unit.record_key(f"id={row[unit.id_column]}")
+    return unit.record_key(position)
 
 
 def _read_jsonl(
@@ -377,7 +383,7 @@ def _read_jsonl(
         return
     if line_no == 0:
         batcher.current.decisions.append(
-            _record(unit.uri + "#file", unit.uri, "ingest:no-records", {"bytes": unit.size}, STATUS_QUARANTINED)
+            _record(unit.record_key("file"), unit.uri, "ingest:no-records", {"bytes": unit.size}, STATUS_QUARANTINED)
         )
 
 
@@ -387,7 +393,9 @@ def _jsonl_line(unit: WorkUnit, raw: bytes, line_no: int, out: IngestBatch, max_
     source_uri = f"{unit.uri}#line={line_no}"
 
     def quarantine(reason: str, evidence: dict[str, Any]) -> None:
-        out.decisions.append(_record(source_uri, source_uri, reason, evidence, STATUS_QUARANTINED))
+        out.decisions.append(
+            _record(unit.record_key(f"line={line_no}"), source_uri, reason, evidence, STATUS_QUARANTINED)
+        )
 
     if len(raw) > max_bytes:
         return quarantine("ingest:record-too-large", {"bytes": len(raw), "limit": max_bytes})
@@ -404,9 +412,9 @@ def _jsonl_line(unit: WorkUnit, raw: bytes, line_no: int, out: IngestBatch, max_
     text = row.get(unit.text_column)
     if not isinstance(text, str):
         return quarantine("ingest:missing-text", {"column": unit.text_column})
-    key = _doc_key(unit, row, source_uri)
+    key = _doc_key(unit, row, f"line={line_no}")
     if key in seen:
-        key = source_uri
+        key = unit.record_key(f"line={line_no}")
     seen.add(key)
     out.docs.append(_text_doc(unit, key, source_uri, row, text))
 
@@ -421,34 +429,23 @@ def _read_parquet(
             pfile = pq.ParquetFile(fh)
             for rb in pfile.iter_batches(batch_size=batcher.batch_size):
                 for row in rb.to_pylist():
-                    source_uri = f"{unit.uri}#row={row_no}"
+                    position = f"row={row_no}"
+                    source_uri = f"{unit.uri}#{position}"
                     row_no += 1
                     text = row.get(unit.text_column)
+                    problem: tuple[str, dict[str, Any]] | None = None
                     if not isinstance(text, str):
+                        problem = ("ingest:missing-text", {"column": unit.text_column})
+                    elif len(text) > max_bytes:
+                        problem = ("ingest:record-too-large", {"bytes": len(text.encode()), "limit": max_bytes})
+                    if problem:
                         batcher.current.decisions.append(
-                            _record(
-                                source_uri,
-                                source_uri,
-                                "ingest:missing-text",
-                                {"column": unit.text_column},
-                                STATUS_QUARANTINED,
-                            )
+                            _record(unit.record_key(position), source_uri, *problem, STATUS_QUARANTINED)
                         )
                         continue
-                    if len(text) > max_bytes:
-                        batcher.current.decisions.append(
-                            _record(
-                                source_uri,
-                                source_uri,
-                                "ingest:record-too-large",
-                                {"bytes": len(text.encode()), "limit": max_bytes},
-                                STATUS_QUARANTINED,
-                            )
-                        )
-                        continue
-                    key = _doc_key(unit, row, source_uri)
+                    key = _doc_key(unit, row, position)
                     if key in seen:
-                        key = source_uri
+                        key = unit.record_key(position)
                     seen.add(key)
                     batcher.current.docs.append(_text_doc(unit, key, source_uri, row, text))
                     if batcher.full():

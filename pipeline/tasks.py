@@ -12,8 +12,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from pipeline.config import RunConfig
@@ -27,7 +28,7 @@ from pipeline.schema import (
     host_evidence_table,
 )
 from pipeline.stage_runner import SHARD_KEY, conform, run_batch, shard_key, stages_for, unit_schema
-from pipeline.storage import PARQUET_OPTIONS, S3Settings, Store, sha256_stream
+from pipeline.storage import PARQUET_OPTIONS, ROW_GROUP_SIZE, S3Settings, Store, sha256_stream
 
 WORK = "_work"
 EVIDENCE_FILE = f"{WORK}/host_evidence.parquet"
@@ -168,83 +169,116 @@ def _evidence_json(row: dict[str, Any], evidence_cols: list[str]) -> str | None:
     return json.dumps(merged, sort_keys=True, ensure_ascii=False, separators=(",", ":")) if merged else None
 
 
+def _connect(ctx: TaskContext, scratch: str) -> duckdb.DuckDBPyConnection:
+    """DuckDB with the run's memory budget: sorts and joins beyond it spill to local scratch, so a task's memory
+    is set by the config, not by how large a shard or manifest part grows."""
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit='{ctx.config().executor.memory_mb}MB'")
+    con.execute(f"SET temp_directory='{scratch}'")
+    con.execute("SET threads=1")  # the executor already runs one task per core
+    con.execute("SET preserve_insertion_order=false")
+    return con
+
+
+def _view(con: duckdb.DuckDBPyConnection, store: Store, name: str, rels: list[str]) -> None:
+    """A view over Parquet files of the run: read directly on local disk, through pyarrow's filesystem on S3
+    (DuckDB scans the Arrow dataset lazily, with projection and filter pushdown)."""
+    if store.local:
+        files = ", ".join("'" + store.path(r).replace("'", "''") + "'" for r in rels)
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{files}])")
+    else:
+        dataset = ds.dataset([store.path(r) for r in rels], filesystem=store.fs, format="parquet")
+        con.register(name, dataset)
+
+
+def _stream_parquet(
+    con: duckdb.DuckDBPyConnection, query: str, schema: pa.Schema, path: str, transform: Any = None
+) -> int:
+    """Run query and write its rows, batch by batch, to a local Parquet file with the fixed options."""
+    rows = 0
+    reader = con.sql(query).to_arrow_reader(ROW_GROUP_SIZE)
+    with pq.ParquetWriter(path, schema, **PARQUET_OPTIONS) as writer:
+        for batch in reader:
+            table = pa.Table.from_batches([batch])
+            if transform is not None:
+                table = transform(table)
+            writer.write_table(conform(table, schema), row_group_size=ROW_GROUP_SIZE)
+            rows += table.num_rows
+    return rows
+
+
 def shard_task(ctx: TaskContext, task: ShardTask) -> dict[str, Any]:
-    """Write one shard (rows sorted by id) and its index: a manifest-ready row per document that reached it."""
+    """Write one shard (rows sorted by id) and its index: a manifest-ready row per document that reached it,
+    kept (with shard and row) or dropped by a global stage (with that stage's reason and evidence)."""
     store = ctx.store()
-    parts = []
-    for ukey in task.unit_keys:
-        t = pq.read_table(
-            store.path(f"{WORK}/units/{ukey}/docs.parquet"),
-            filesystem=store.fs,
-            filters=[(SHARD_KEY, "=", task.key)],
+    scratch = tempfile.mkdtemp(prefix="sovereign-shard-")
+    try:
+        con = _connect(ctx, scratch)
+        _view(con, store, "units", [f"{WORK}/units/{u}/docs.parquet" for u in task.unit_keys])
+        key = task.key.replace("'", "''")
+        joins, drop_stage, drop_reason, drop_evidence, sizes = [], [], [], [], []
+        for i, (stage_name, rel) in enumerate(task.reduce_files):
+            _view(con, store, f"r{i}", [rel])
+            joins.append(f"LEFT JOIN r{i} ON r{i}.id = d.id")
+            drop_stage.append(f"WHEN r{i}.drop THEN '{stage_name}'")
+            drop_reason.append(f"WHEN r{i}.drop THEN r{i}.reason")
+            drop_evidence.append(f"WHEN r{i}.drop THEN r{i}.evidence")
+            sizes.insert(0, f"r{i}.dup_cluster_size")  # a later stage's size wins
+        size_default = "1" if task.sizes_clusters else "NULL"
+        case = lambda whens: f"CASE {' '.join(whens)} END" if whens else "NULL"  # noqa: E731
+        con.execute(
+            f"""CREATE TEMP TABLE t AS SELECT d.* EXCLUDE (dup_cluster_size),
+                COALESCE({", ".join([*sizes, size_default])})::INTEGER AS dup_cluster_size,
+                {case(drop_stage)} AS _drop_stage, {case(drop_reason)} AS _drop_reason,
+                {case(drop_evidence)} AS _drop_evidence
+            FROM units d {" ".join(joins)} WHERE d.{SHARD_KEY} = '{key}'"""
         )
-        if t.num_rows:
-            parts.append(t)
-    table = pa.concat_tables(parts) if parts else None
-    index_rows: list[dict[str, Any]] = []
-    if table is None or table.num_rows == 0:
-        return {"key": task.key, "kept": 0, "dropped": 0}
-    table = table.sort_by("id")
-    ids = table.column("id")
-    keep_mask = pa.array([True] * table.num_rows)
-    cluster_size = pa.nulls(table.num_rows, pa.int32())
-    for stage_name, rel in task.reduce_files:
-        red = store.read_parquet(rel)
-        red = red.filter(pc.is_in(red.column("id"), value_set=ids))
-        if red.num_rows == 0:
-            continue
-        by_id = {r["id"]: r for r in red.to_pylist()}
-        still = keep_mask.to_pylist()
-        sizes = cluster_size.to_pylist()
-        for i, doc_id in enumerate(ids.to_pylist()):
-            r = by_id.get(doc_id)
-            if r is None or not still[i]:
-                continue
-            if r["drop"]:
-                still[i] = False
-                index_rows.append(_index_row(table, i, "dropped", stage_name, r["reason"], r["evidence"]))
-            elif r["dup_cluster_size"] is not None:
-                sizes[i] = r["dup_cluster_size"]
-        keep_mask = pa.array(still)
-        cluster_size = pa.array(sizes, pa.int32())
-    if task.sizes_clusters:
-        cluster_size = pc.fill_null(cluster_size, 1)
-    table = table.set_column(table.schema.get_field_index("dup_cluster_size"), "dup_cluster_size", cluster_size)
-    kept = table.filter(keep_mask)
-    rel = shard_rel(task.key)
-    if kept.num_rows:
-        store.write_parquet(rel, conform(kept, SHARD_SCHEMA))
-    evidence_cols = sorted(c for c in kept.column_names if c.startswith("_") and c.endswith("_evidence"))
-    for row_no, row in enumerate(kept.to_pylist()):
-        index_rows.append(
-            {
-                **{k: row.get(k) for k in ("id", "url", "source_uri", "content_sha256", "language", "language_score")},
-                "status": STATUS_KEPT,
-                "stage": None,
-                "reason": None,
-                "evidence": _evidence_json(row, evidence_cols),
-                "licence": row.get("licence"),
-                "shard": rel,
-                "row": row_no,
-            }
+        rel = shard_rel(task.key)
+        kept_path = os.path.join(scratch, "shard.parquet")
+        kept = _stream_parquet(con, "SELECT * FROM t WHERE _drop_stage IS NULL ORDER BY id", SHARD_SCHEMA, kept_path)
+        if kept:
+            store.put_file(kept_path, rel)
+        evidence_cols = sorted(
+            c
+            for c in (d[0] for d in con.execute("SELECT * FROM t LIMIT 0").description)
+            if c.startswith("_") and c.endswith("_evidence") and c != "_drop_evidence"
         )
-    index = pa.Table.from_pylist(index_rows, schema=_index_schema())
-    store.write_parquet(f"{WORK}/index/{task.key.replace('/', '-')}.parquet", index)
-    return {"key": task.key, "kept": kept.num_rows, "dropped": table.num_rows - kept.num_rows}
+        ev_select = ", ".join(evidence_cols) if evidence_cols else "NULL AS _none_evidence"
+        index_path = os.path.join(scratch, "index.parquet")
+        indexed = _stream_parquet(
+            con,
+            f"""SELECT id, url, source_uri, content_sha256, language, language_score,
+                    CASE WHEN _drop_stage IS NULL THEN '{STATUS_KEPT}' ELSE 'dropped' END AS status,
+                    _drop_stage AS stage, _drop_reason AS reason, _drop_evidence AS evidence,
+                    CASE WHEN _drop_stage IS NULL THEN licence END AS licence,
+                    CASE WHEN _drop_stage IS NULL THEN '{rel}' END AS shard,
+                    CASE WHEN _drop_stage IS NULL
+                        THEN row_number() OVER (PARTITION BY _drop_stage IS NULL ORDER BY id) - 1 END AS row,
+                    {ev_select}
+                FROM t""",
+            MANIFEST_SCHEMA,
+            index_path,
+            transform=lambda table: _with_keep_evidence(table, evidence_cols),
+        )
+        store.put_file(index_path, f"{WORK}/index/{task.key.replace('/', '-')}.parquet")
+        con.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {"key": task.key, "kept": kept, "dropped": indexed - kept}
 
 
-def _index_schema() -> pa.Schema:
-    return MANIFEST_SCHEMA
-
-
-def _index_row(table: pa.Table, i: int, status: str, stage: str, reason: str, evidence: str | None) -> dict[str, Any]:
-    row = {k: table.column(k)[i].as_py() for k in ("id", "url", "source_uri", "content_sha256", "language")}
-    row["language_score"] = table.column("language_score")[i].as_py()
-    row.update(status=status, stage=stage, reason=reason, evidence=evidence, licence=None, shard=None, row=None)
-    return row
-
-
-# --- phase 4: manifest --------------------------------------------------------------------------------------------
+def _with_keep_evidence(table: pa.Table, evidence_cols: list[str]) -> pa.Table:
+    """Kept rows' evidence: what the keep relied on, from the stages' `_<stage>_evidence` columns."""
+    if not evidence_cols:
+        return table
+    status = table.column("status").to_pylist()
+    evidence = table.column("evidence").to_pylist()
+    extra = table.select(evidence_cols).to_pylist()
+    merged = [
+        _evidence_json(row, evidence_cols) if st == STATUS_KEPT else ev
+        for st, ev, row in zip(status, evidence, extra, strict=True)
+    ]
+    return table.set_column(table.schema.get_field_index("evidence"), "evidence", pa.array(merged, pa.string()))
 
 
 @dataclass(frozen=True)
@@ -264,19 +298,24 @@ def manifest_rel(part: int) -> str:
 
 
 def manifest_task(ctx: TaskContext, task: ManifestTask) -> dict[str, Any]:
+    """One manifest part: every decision and index row whose id hashes to it, sorted by id."""
     store = ctx.store()
-    schema = _index_schema()
-    pieces: list[pa.Table] = []
-    sources = [f"{WORK}/units/{u}/decisions.parquet" for u in task.unit_keys] + list(task.index_files)
-    for rel in sources:
-        t = store.read_parquet(rel)
-        if t.num_rows == 0:
-            continue
-        if task.parts > 1:
-            mask = [manifest_part_of(i, task.parts) == task.part for i in t.column("id").to_pylist()]
-            t = t.filter(pa.array(mask))
-        pieces.append(conform(t, schema))
-    table = pa.concat_tables(pieces) if pieces else schema.empty_table()
-    table = table.sort_by([("id", "ascending"), ("source_uri", "ascending")])
-    store.write_parquet(manifest_rel(task.part), table)
-    return {"part": task.part, "rows": table.num_rows}
+    scratch = tempfile.mkdtemp(prefix="sovereign-manifest-")
+    try:
+        con = _connect(ctx, scratch)
+        _view(con, store, "decisions", [f"{WORK}/units/{u}/decisions.parquet" for u in task.unit_keys])
+        cols = ", ".join(MANIFEST_SCHEMA.names)
+        decision_cols = cols.replace("licence, shard, row", "NULL AS licence, NULL AS shard, NULL AS row")
+        union = f"SELECT {decision_cols} FROM decisions"
+        if task.index_files:
+            _view(con, store, "idx", list(task.index_files))
+            union += f" UNION ALL SELECT {cols} FROM idx"
+        # Same hash as manifest_part_of(): hex digits 9-16 of the id, modulo the number of parts.
+        where = "" if task.parts == 1 else f"WHERE ('0x' || substr(id, 9, 8))::UBIGINT % {task.parts} = {task.part}"
+        path = os.path.join(scratch, "manifest.parquet")
+        rows = _stream_parquet(con, f"SELECT * FROM ({union}) {where} ORDER BY id, source_uri", MANIFEST_SCHEMA, path)
+        store.put_file(path, manifest_rel(task.part))
+        con.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {"part": task.part, "rows": rows}

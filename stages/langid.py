@@ -100,9 +100,12 @@ class LanguageIdStage(DocumentStage):
 
     def _predict_one(self, text: str) -> dict[str, Any] | Drop | BaseException:
         try:
-            labels, scores = self._model.predict([text], k=1)
-            return self._verdict(labels[0][0], scores[0][0])
-        except Exception as exc:  # noqa: BLE001 - quarantine this document only
+            # The binding's own predict: the Python wrappers of the two fastText builds pip may install
+            # (fasttext-numpy2-wheel, fasttext-predict) disagree on list input and on numpy 2; this call is the
+            # same in both, returns [(prob, label)], and costs the same as one batched call (measured).
+            ((score, label),) = self._model.f.predict(text, 1, 0.0, "strict")
+            return self._verdict(label, score)
+        except Exception as exc:  # noqa: BLE001 - quarantine this document only (e.g. lone surrogates)
             return exc
 
     def apply(self, doc: dict[str, Any]) -> dict[str, Any] | Drop:
@@ -125,12 +128,6 @@ class LanguageIdStage(DocumentStage):
             else:
                 texts.append(self._prepare(text))
                 where.append(i)
-        if texts:
-            try:
-                labels, scores = self._model.predict(texts, k=1)  # one call per batch: ~100k short texts/s
-                for i, lab, sc in zip(where, labels, scores, strict=True):
-                    out[i] = self._verdict(lab[0], sc[0])
-            except Exception:  # noqa: BLE001 - one unencodable text fails the whole call: retry one by one
-                for i, text in zip(where, texts, strict=True):
-                    out[i] = self._predict_one(text)
+        for i, text in zip(where, texts, strict=True):
+            out[i] = self._predict_one(text)
         return [v if v is not None else StageError("no verdict") for v in out]

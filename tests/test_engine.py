@@ -209,3 +209,19 @@ def test_sigkill_then_resume_gives_identical_bytes(tmp_path: Path) -> None:
     assert resumed.returncode == 0, resumed.stderr
     assert _all_bytes(out) == _all_bytes(reference)
     assert verify_run(str(out))[0] == []
+
+
+def test_a_copied_input_file_keeps_distinct_ids(tmp_path: Path) -> None:
+    """Two files holding the same WARC records (a copied segment) are different input records: each gets its own
+    id and manifest row, and exact dedup keeps one copy of each page."""
+    src = tmp_path / "in"
+    src.mkdir()
+    first = write_warc(src / "a.warc.gz", german_pages(5))
+    (src / "b.warc.gz").write_bytes(first.read_bytes())
+    out = tmp_path / "run"
+    run_pipeline(parse_config(_config([str(src / "*.warc.gz")], out)))
+    rows = _manifest(out)
+    assert len(rows) == 10 == len({r["id"] for r in rows})
+    assert sum(r["status"] == "kept" for r in rows) == 5
+    assert sum(r["reason"] == "duplicate:exact" for r in rows) == 5
+    assert verify_run(str(out))[0] == []

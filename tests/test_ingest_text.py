@@ -60,7 +60,7 @@ def test_parquet_and_jsonl_documents(tmp_path: Path) -> None:
     kept = pq.read_table(out / "shards").to_pylist()
     by_text = {r["text"][-5:]: r for r in kept}
     assert set(by_text) == {"Eins.", "Zwei.", "Drei.", "Vier."}
-    assert by_text["Eins."]["id"] == document_id("laws\0p1")  # ids derive from the source's own ids
+    assert by_text["Eins."]["id"] == document_id("laws\0laws.parquet\0id=p1")  # from the source, file and id
     assert by_text["Eins."]["source"] == "laws" and by_text["Drei."]["source"] == "notes"
     assert by_text["Eins."]["url"] == "https://amt.example.de/1" and by_text["Eins."]["domain"] == "amt.example.de"
     assert result.run_json["counts"]["input_records"] == 6  # 3 rows + 1 broken file + 2 lines (blank lines are none)

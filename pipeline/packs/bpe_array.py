@@ -1,8 +1,8 @@
 """Byte-level BPE as an array program: the GPU encoder, written once against an array module (NumPy or CuPy).
 
 Pipeline for a batch of documents (ids identical to HF ``tokenizers`` for the same tokenizer.json):
-1. CPU: split out added/special tokens, then the GPT-2 regex split (bytelevel.py). The regex stays on the CPU: it
-   is branchy, variable-length work that a GPU does badly, and at ~15-20 MB/s per core it is not the bottleneck.
+1. CPU (wordcache.py): split out added/special tokens, then the GPT-2 regex split (bytelevel.py). The regex stays
+   on the CPU: it is branchy, variable-length work that a GPU does badly (~8 MB/s per core here, measured).
    Pre-tokens are deduplicated there too (a dict of strings the regex already produced), and a word cache persists
    across batches, so the device only ever sees *distinct, new* words.
 2. Device: all new words of the batch as one flat symbol array; each round finds, for every word at once, its
@@ -18,13 +18,13 @@ would otherwise cost tens of thousands of rounds over the whole active set.
 from __future__ import annotations
 
 import heapq
-import re
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from pipeline.packs.bytelevel import ByteLevelBPE, bytes_to_unicode, gpt2_split_regex
+from pipeline.packs.bytelevel import ByteLevelBPE, bytes_to_unicode
+from pipeline.packs.wordcache import WordCacheEncoder, ragged_index, to_host
 
 INF_RANK = np.iinfo(np.int32).max
 
@@ -41,10 +41,6 @@ def array_module(device: str) -> ModuleType:
     except Exception as exc:  # noqa: BLE001 - any import/driver failure means "no GPU here"
         raise RuntimeError(f"device {device!r} needs CuPy and a CUDA GPU ({type(exc).__name__})") from None
     return cupy
-
-
-def _to_host(x: Any) -> np.ndarray:
-    return x.get() if hasattr(x, "get") else np.asarray(x)
 
 
 def _segment_min(xp: ModuleType, values: Any, starts: Any, seg: Any, nseg: int) -> Any:
@@ -142,11 +138,9 @@ def heap_bpe(tok: ByteLevelBPE, word: bytes) -> list[int]:
     return [s for s, ok in zip(syms, alive, strict=True) if ok]
 
 
-class ArrayBPEEncoder:
-    """Encode batches of documents to HF-identical ids with the array program (``xp`` = numpy or cupy).
-
-    ``split_special=False`` treats added tokens' text as ordinary text (HF: ``tokenizer.encode_special_tokens =
-    True``), so a document cannot forge an end-of-document token; True is HF's default behaviour."""
+class ArrayBPEEncoder(WordCacheEncoder):
+    """Encode batches of documents to HF-identical ids with the array program (``xp`` = numpy or cupy); the split
+    and the word cache are wordcache.WordCacheEncoder's."""
 
     def __init__(
         self,
@@ -156,13 +150,8 @@ class ArrayBPEEncoder:
         long_word_bytes: int = 512,
         max_cache_words: int = 2_000_000,
     ) -> None:
-        self.tok, self.xp, self.long_word_bytes, self.max_cache_words = tok, xp, long_word_bytes, max_cache_words
-        self.split_re = gpt2_split_regex()
-        splitters = sorted(
-            (c for c in tok.special if split_special or not tok.special_flags[c]), key=lambda c: (-len(c), c)
-        )
-        # Longest first at the leftmost position = HF's leftmost-longest added-token matching.
-        self.special_re = re.compile("(" + "|".join(map(re.escape, splitters)) + ")") if splitters else None
+        super().__init__(tok, xp, split_special, max_cache_words)
+        self.long_word_bytes = long_word_bytes
         self.tables = {
             "keys": xp.asarray(tok.pair_keys),
             "rank": xp.asarray(tok.pair_rank),
@@ -171,45 +160,8 @@ class ArrayBPEEncoder:
         }
         b2u = bytes_to_unicode()
         self._latin1_to_symbols = {b: b2u[b] for b in range(256)}  # for ignore_merges whole-word lookups
-        self._reset_cache()
 
-    def _reset_cache(self) -> None:
-        self.cache: dict[Any, int] = {}  # pre-token (str) or ("special", id) -> word index
-        self.cache_ids = self.xp.zeros(1024, dtype=self.xp.int32)  # all cached words' ids, concatenated
-        self.cache_off = np.zeros(1, dtype=np.int64)  # host copies of offsets/lengths, grown per batch
-        self.cache_len = np.zeros(0, dtype=np.int64)
-
-    def _segments(self, text: str) -> list[tuple[bool, str]]:
-        if self.special_re is None:
-            return [(False, text)]
-        parts = self.special_re.split(text)
-        return [(i % 2 == 1, p) for i, p in enumerate(parts) if p]
-
-    def _words(self, texts: list[str]) -> tuple[list[list[int]], list[Any]]:
-        """Word indices per document; new words (not cached yet) get fresh indices in order of first sight."""
-        cache, new = self.cache, []
-        base = len(cache)
-        findall, prefix = self.split_re.findall, self.tok.add_prefix_space
-        docs = []
-        for text in texts:
-            out: list[int] = []
-            for is_special, seg in self._segments(text):
-                if is_special:
-                    pieces: list[Any] = [("special", self.tok.special[seg])]
-                else:
-                    if prefix and not seg.startswith(" "):
-                        seg = " " + seg
-                    pieces = findall(seg) if self.tok.use_regex else [seg]
-                for p in pieces:
-                    i = cache.get(p)
-                    if i is None:
-                        i = cache[p] = base + len(new)
-                        new.append(p)
-                    out.append(i)
-            docs.append(out)
-        return docs, new
-
-    def _encode_new(self, words: list[Any]) -> None:
+    def _encode_words(self, words: list[Any]) -> tuple[Any, np.ndarray]:
         xp, tok = self.xp, self.tok
         ids: list[list[int] | None] = [None] * len(words)
         short, short_pos = [], []
@@ -233,53 +185,17 @@ class ArrayBPEEncoder:
             data = xp.asarray(np.frombuffer(b"".join(short), dtype=np.uint8))
             word_lens = xp.asarray(np.fromiter(map(len, short), dtype=np.int64, count=len(short)))
             flat, out_lens = merge_words(xp, tok, data, word_lens, self.tables)
-            lens[short_pos] = _to_host(out_lens)
+            lens[short_pos] = to_host(out_lens)
         others = [k for k, v in enumerate(ids) if v is not None]
         for k in others:
             lens[k] = len(ids[k])  # type: ignore[arg-type]
-        # Assemble this batch's words in index order: array-program words and host words interleaved.
+        # Assemble the words in index order: array-program words and host words interleaved.
         offs = np.zeros(len(words) + 1, dtype=np.int64)
         np.cumsum(lens, out=offs[1:])
         batch = xp.zeros(int(offs[-1]), dtype=xp.int32)
         if short:
-            dst = xp.asarray(_ragged_index(offs[short_pos], lens[short_pos]))
-            batch[dst] = flat
+            batch[xp.asarray(ragged_index(offs[short_pos], lens[short_pos]))] = flat
         if others:
             host = np.concatenate([np.asarray(ids[k], dtype=np.int32) for k in others])
-            batch[xp.asarray(_ragged_index(offs[others], lens[others]))] = xp.asarray(host)
-        self._append_cache(batch, lens)
-
-    def _append_cache(self, batch: Any, lens: np.ndarray) -> None:
-        start = int(self.cache_off[-1])
-        need = start + int(batch.shape[0])
-        if need > self.cache_ids.shape[0]:
-            grown = self.xp.zeros(max(need, 2 * self.cache_ids.shape[0]), dtype=self.xp.int32)
-            grown[:start] = self.cache_ids[:start]
-            self.cache_ids = grown
-        self.cache_ids[start:need] = batch
-        self.cache_off = np.concatenate([self.cache_off, start + np.cumsum(lens)])
-        self.cache_len = np.concatenate([self.cache_len, lens])
-
-    def encode_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Ids of every document, concatenated (int32, host), and each document's token count (int64)."""
-        if len(self.cache) > self.max_cache_words:
-            self._reset_cache()  # bounded memory; results do not depend on what is cached
-        docs, new = self._words(texts)
-        if new:
-            self._encode_new(new)
-        counts = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-        word_idx = np.fromiter((i for d in docs for i in d), dtype=np.int64, count=int(counts.sum()))
-        wlens = self.cache_len[word_idx]
-        src = self.xp.asarray(_ragged_index(self.cache_off[:-1][word_idx], wlens))
-        ids = _to_host(self.cache_ids[src])
-        token_end = np.concatenate([[0], np.cumsum(wlens)])[np.cumsum(counts)]
-        return ids, np.diff(token_end, prepend=0)
-
-
-def _ragged_index(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + n)`` for each (s, n), vectorised (host side; sizes known there)."""
-    total = int(lens.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    out_start = np.cumsum(lens) - lens
-    return np.repeat(starts - out_start, lens) + np.arange(total, dtype=np.int64)
+            batch[xp.asarray(ragged_index(offs[others], lens[others]))] = xp.asarray(host)
+        return batch, lens

@@ -62,11 +62,18 @@ def train_cmd(
 @click.option("--tokenizer", "tokenizer_file", required=True, help="tokenizer.json (path or URI).")
 @click.option(
     "--device",
-    type=click.Choice(["cpu", "cuda", "numpy"]),
+    type=click.Choice(["cpu", "hf", "cuda", "numpy"]),
     default="cpu",
     show_default=True,
-    help="cpu: HF tokenizers on all cores; cuda: our array-program BPE on a GPU (CuPy); "
-    "numpy: the same array program on the CPU (slow; for checking). All give identical bytes.",
+    help="cpu: our pre-token split and word cache with HF tokenizers' BPE, one process per core (falls back to hf "
+    "for a tokenizer it cannot reproduce); hf: HF tokenizers' encode_batch on all cores; cuda: our array-program "
+    "BPE on a GPU (CuPy); numpy: the same array program on the CPU (for checking). All give identical bytes.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes for --device cpu [default: one per core, fewer for small runs].",
 )
 @click.option("--out", default=None, help="Output folder or URI [default: RUN/packs/<name or sha256 prefix>].")
 @click.option("--name", default=None, help="Name of the pack folder under RUN/packs.")
@@ -90,6 +97,7 @@ def pack(
     run: str,
     tokenizer_file: str,
     device: str,
+    workers: int | None,
     out: str | None,
     name: str | None,
     max_part_bytes: int,
@@ -107,15 +115,15 @@ def pack(
 
     started = time.monotonic()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    totals = {"bytes": 0}
+    totals = {"characters": 0}
     with Progress(*columns, console=console, transient=True) as bar:
         tasks: dict[str, int] = {}
 
-        def progress(lang: str, docs: int, text_bytes: int) -> None:
+        def progress(lang: str, docs: int, characters: int) -> None:
             if lang not in tasks:
                 tasks[lang] = bar.add_task(f"lang={lang}", total=None)
             bar.advance(tasks[lang], docs)
-            totals["bytes"] += text_bytes
+            totals["characters"] += characters
 
         try:
             out_uri, manifest = pack_run(
@@ -129,6 +137,8 @@ def pack(
                 eod_token=eod_token,
                 overwrite=overwrite,
                 progress=progress,
+                workers=workers,
+                note=lambda text: console.print(f"encoder: {text}"),
             )
         except PackError as exc:
             raise click.ClickException(str(exc)) from None
@@ -141,7 +151,7 @@ def pack(
     for lang, info in manifest["languages"].items():
         table.add_row(lang, str(info["documents"]), str(info["tokens"]), str(len(info["parts"])))
     console.print(table)
-    console.print(f"{totals['bytes'] / 1e6:.1f} M characters in {elapsed:.1f}s on {device}")
+    console.print(f"{totals['characters'] / 1e6:.1f} M characters in {elapsed:.1f}s on {device}")
     problems = verify_packs(out_uri)
     if problems:
         raise click.ClickException(f"pack written but verify found {len(problems)} problems; first: {problems[0]}")

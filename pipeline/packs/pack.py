@@ -4,8 +4,9 @@ and row), the tokenizer.json itself, and ``pack.json`` (written last: tokenizer 
 of every file, counts per language, one root hash).
 
 Order is deterministic: languages sorted, shards sorted, rows in shard order (shards are sorted by id). One sequence
-per document, the end-of-document token appended. The bytes do not depend on the device: ``cpu`` (HF tokenizers),
-``cuda`` (the array program on CuPy) and ``numpy`` (the same array program on the CPU) give identical packs.
+per document, the end-of-document token appended. The bytes do not depend on the device or the number of worker
+processes: ``cpu`` (our word cache + HF's BPE, all cores), ``hf`` (HF ``encode_batch_fast``), ``cuda`` (the array
+program on CuPy) and ``numpy`` (the same array program on the CPU) give identical packs (encoders.py).
 """
 
 from __future__ import annotations
@@ -13,21 +14,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import itertools
-import queue
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from tokenizers import Tokenizer
 
 from pipeline.packs import storage
+from pipeline.packs.encoders import EncoderError
 from pipeline.packs.megatron import BinWriter, token_dtype
+from pipeline.packs.source import Encoding, prefetch, read_batches, text_bytes
 from pipeline.packs.train import EOD_TOKEN
 
 PACK_VERSION = "1"
@@ -51,39 +52,6 @@ class PackError(Exception):
     """A pack cannot be made; the message is one line a user can act on."""
 
 
-class HFEncoder:
-    """The CPU path: HF tokenizers' ``encode_batch_fast`` (Rust, all cores, no offsets) and one flat id array."""
-
-    def __init__(self, tokenizer_json: bytes, split_special: bool) -> None:
-        self.tok = Tokenizer.from_str(tokenizer_json.decode("utf-8"))
-        self.tok.encode_special_tokens = not split_special
-
-    def encode_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        encs = self.tok.encode_batch_fast(texts, add_special_tokens=False)
-        counts = np.fromiter(map(len, encs), dtype=np.int64, count=len(encs))
-        ids = np.fromiter(itertools.chain.from_iterable(e.ids for e in encs), dtype=np.int32, count=int(counts.sum()))
-        return ids, counts
-
-
-def make_encoder(tokenizer_json: bytes, device: str, split_special: bool) -> Any:
-    if device == "cpu":
-        return HFEncoder(tokenizer_json, split_special)
-    import tempfile
-
-    from pipeline.packs.bpe_array import ArrayBPEEncoder, array_module
-    from pipeline.packs.bytelevel import UnsupportedTokenizer, load_byte_level_bpe
-
-    xp = array_module("cpu" if device == "numpy" else device)
-    with tempfile.NamedTemporaryFile(suffix=".json") as f:
-        f.write(tokenizer_json)
-        f.flush()
-        try:
-            spec = load_byte_level_bpe(f.name)
-        except UnsupportedTokenizer as exc:
-            raise PackError(f"the array encoder cannot reproduce this tokenizer: {exc}") from None
-    return ArrayBPEEncoder(spec, xp=xp, split_special=split_special)
-
-
 def with_eod(ids: np.ndarray, counts: np.ndarray, eod: int) -> tuple[np.ndarray, np.ndarray]:
     """Insert the end-of-document token after each document's ids (vectorised)."""
     out = np.empty(ids.shape[0] + counts.shape[0], dtype=np.int64)
@@ -91,26 +59,6 @@ def with_eod(ids: np.ndarray, counts: np.ndarray, eod: int) -> tuple[np.ndarray,
     out[np.arange(ids.shape[0]) + doc_of_token] = ids
     out[np.cumsum(counts + 1) - 1] = eod
     return out, counts + 1
-
-
-def _prefetch(it: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """Read the next Parquet batches on a thread while the encoder works (bounded queue = bounded memory)."""
-    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    end = object()
-
-    def worker() -> None:
-        try:
-            for item in it:
-                q.put(item)
-            q.put(end)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
-            q.put(exc)
-
-    threading.Thread(target=worker, daemon=True).start()
-    while (item := q.get()) is not end:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
 
 
 @dataclass
@@ -221,8 +169,11 @@ def pack_run(
     eod_token: str = EOD_TOKEN,
     overwrite: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    workers: int | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Pack every language of ``run``; returns (output URI, manifest). ``progress(lang, docs, text_bytes)``."""
+    """Pack every language of ``run``; returns (output URI, manifest). ``progress(lang, docs, characters)`` after
+    each batch; ``note(text)`` once, saying which encoder runs where; ``workers``: see source.Encoding."""
     run_fs, run_path = storage.resolve(run)
     tfs, tpath = storage.resolve(tokenizer)
     if not storage.exists(tfs, tpath):
@@ -246,28 +197,30 @@ def pack_run(
     fs, out_path = storage.resolve(out_uri)
     if storage.exists(fs, storage.join(out_path, MANIFEST)) and not overwrite:
         raise PackError(f"{out_uri} already holds a pack (pack.json); pass --overwrite to replace it")
+    try:
+        encoding = Encoding(tok_bytes, device, split_special, workers, text_bytes(run_fs, shards))
+    except EncoderError as exc:
+        raise PackError(f"the {device} encoder cannot reproduce this tokenizer: {exc}") from None
+    if note is not None:
+        note(encoding.describe)
     _clear_previous(fs, out_path)
-    encoder = make_encoder(tok_bytes, device, split_special)
     dtype = token_dtype(vocab_size)
-
+    packers = {lang: _LanguagePacker(fs, out_path, lang, dtype, max_part_bytes) for lang in shards}
+    current: list[str] = []  # languages arrive in order: finish one (close its last part) when the next starts
+    for batch, (ids, counts) in encoding.run(prefetch(read_batches(run_fs, run_path, shards, batch_rows))):
+        if not current or current[-1] != batch.lang:
+            if current:
+                packers[current[-1]].finish()
+            current.append(batch.lang)
+        ids, lengths = with_eod(ids, counts, eod)
+        rows = np.arange(batch.row0, batch.row0 + len(batch.ids))
+        packers[batch.lang].add(ids, lengths, batch.ids, batch.shard, rows)
+        if progress is not None:
+            progress(batch.lang, len(batch.ids), pc.sum(pc.utf8_length(batch.texts)).as_py() or 0)
     files: dict[str, dict[str, Any]] = {}
     languages: dict[str, Any] = {}
-    for lang, paths in shards.items():
-        packer = _LanguagePacker(fs, out_path, lang, dtype, max_part_bytes)
-        for path in paths:
-            shard_rel = path[len(run_path) + 1 :]
-            pf = storage.open_parquet(run_fs, path)
-            row0 = 0
-            for batch in _prefetch(pf.iter_batches(batch_size=batch_rows, columns=["id", "text"])):
-                doc_ids = batch.column(0).to_pylist()
-                texts = [t or "" for t in batch.column(1).to_pylist()]
-                ids, counts = encoder.encode_batch(texts)
-                ids, lengths = with_eod(ids, counts, eod)
-                packer.add(ids, lengths, doc_ids, shard_rel, np.arange(row0, row0 + len(doc_ids)))
-                row0 += len(doc_ids)
-                if progress is not None:
-                    progress(lang, len(doc_ids), sum(len(t) for t in texts))
-        packer.finish()
+    for lang, packer in packers.items():
+        packer.finish()  # no-op for a language already finished
         files.update(packer.files)
         languages[lang] = {"documents": packer.documents, "tokens": packer.tokens, "parts": packer.parts}
 
