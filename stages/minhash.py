@@ -71,7 +71,9 @@ def _word_token_hashes(norm: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         pc.dictionary_encode(flat).combine_chunks() if isinstance(flat, pa.ChunkedArray) else pc.dictionary_encode(flat)
     )
     xxh = xxhash.xxh3_64_intdigest
-    vocab = np.fromiter((xxh(t) for t in enc.dictionary.to_pylist()), dtype=np.uint64, count=len(enc.dictionary))
+    # Encoded explicitly: xxhash 4 no longer hashes str (same values as xxhash 3's implicit UTF-8).
+    words = enc.dictionary.to_pylist()
+    vocab = np.fromiter((xxh(t.encode("utf-8", "surrogatepass")) for t in words), dtype=np.uint64, count=len(words))
     return vocab[enc.indices.to_numpy(zero_copy_only=False)], offsets
 
 
@@ -160,4 +162,8 @@ def band_hashes(sig: np.ndarray, cfg: MinHashConfig, salt: np.ndarray | None = N
 
 
 def string_salt(values: list[str | None]) -> np.ndarray:
-    return np.fromiter((xxhash.xxh3_64_intdigest(v or "") for v in values), dtype=np.uint64, count=len(values))
+    return np.fromiter(
+        (xxhash.xxh3_64_intdigest((v or "").encode("utf-8", "surrogatepass")) for v in values),
+        dtype=np.uint64,
+        count=len(values),
+    )
