@@ -15,18 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pyarrow as pa
 
-HOST_EVIDENCE_SCHEMA = pa.schema(
-    [
-        pa.field("host", pa.string(), nullable=False),  # scheme://host[:port], lower-case
-        pa.field("kind", pa.string(), nullable=False),  # robots | tdmrep
-        pa.field("url", pa.string()),
-        pa.field("http_status", pa.int32()),
-        pa.field("headers", pa.string()),  # JSON list of [name, value]
-        pa.field("body", pa.binary()),
-        pa.field("fetched_at", pa.string()),
-        pa.field("source_uri", pa.string()),
-    ]
-)
+from pipeline.schema import HOST_EVIDENCE_SCHEMA  # one definition, shared with the engine
 
 ROBOTS_PATH = "/robots.txt"
 TDMREP_PATH = "/.well-known/tdmrep.json"
