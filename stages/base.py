@@ -27,6 +27,7 @@ class Drop:
 
     reason: str
     evidence: dict[str, Any] | None = None
+    columns: dict[str, Any] | None = None  # values the stage learned before dropping (e.g. language) for the manifest
 
 
 @dataclass
@@ -133,7 +134,8 @@ class DocumentStage(Stage):
         decisions: list[dict[str, Any]] = []
         for doc, verdict in zip(rows, verdicts, strict=True):
             if isinstance(verdict, Drop):
-                decisions.append(decision_row(doc, self.name, verdict.reason, verdict.evidence))
+                known = {**doc, **verdict.columns} if verdict.columns else doc
+                decisions.append(decision_row(known, self.name, verdict.reason, verdict.evidence))
             elif isinstance(verdict, BaseException):
                 reason, evidence = safe_error(verdict)
                 decisions.append(decision_row(doc, self.name, reason, evidence, STATUS_QUARANTINED))

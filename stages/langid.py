@@ -93,9 +93,17 @@ class LanguageIdStage(DocumentStage):
         score = min(float(score), 1.0)  # lid.176 can return 1.00004 for very clear text
         threshold = self.p.thresholds.get(lang, self.p.threshold)
         if score < threshold:
-            return Drop("langid:below-threshold", {"language": lang, "score": round(score, 4), "threshold": threshold})
+            return Drop(
+                "langid:below-threshold",
+                {"language": lang, "score": round(score, 4), "threshold": threshold},
+                columns={"language": lang, "language_score": score},
+            )
         if self._languages and lang not in self._languages:
-            return Drop("langid:language-not-selected", {"language": lang, "score": round(score, 4)})
+            return Drop(
+                "langid:language-not-selected",
+                {"language": lang, "score": round(score, 4)},
+                columns={"language": lang, "language_score": score},
+            )
         return {"language": lang, "language_score": score}
 
     def _predict_one(self, text: str) -> dict[str, Any] | Drop | BaseException:

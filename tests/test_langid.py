@@ -137,3 +137,20 @@ def test_broken_row_quarantined_not_fatal(stage: LanguageIdStage) -> None:
     assert isinstance(verdicts[1], BaseException) and not isinstance(verdicts[1], Drop)
     reason, evidence = safe_error(verdicts[1])
     assert reason.startswith("error:") and "secret" not in json.dumps(evidence)
+
+
+def test_drop_rows_record_the_language_found() -> None:
+    """A legal reviewer sees which language a dropped document was taken for, not only that it was dropped."""
+    import pyarrow as pa
+
+    from pipeline.schema import DOCUMENT_SCHEMA
+
+    stage = LanguageIdStage(threshold=0.5, languages=["fr"])
+    docs = pa.Table.from_pylist(
+        [{"id": "a" * 32, "text": "Die Verwaltung veröffentlicht regelmäßig Berichte über ihre Arbeit."}],
+        schema=DOCUMENT_SCHEMA,
+    )
+    result = stage.process(docs)
+    (row,) = result.decisions
+    assert row["reason"] == "langid:language-not-selected"
+    assert row["language"] == "de" and row["language_score"] > 0.5
