@@ -141,10 +141,6 @@ def test_broken_row_quarantined_not_fatal(stage: LanguageIdStage) -> None:
 
 def test_drop_rows_record_the_language_found() -> None:
     """A legal reviewer sees which language a dropped document was taken for, not only that it was dropped."""
-    import pyarrow as pa
-
-    from pipeline.schema import DOCUMENT_SCHEMA
-
     stage = LanguageIdStage(threshold=0.5, languages=["fr"])
     docs = pa.Table.from_pylist(
         [{"id": "a" * 32, "text": "Die Verwaltung veröffentlicht regelmäßig Berichte über ihre Arbeit."}],
