@@ -1,4 +1,5 @@
-"""The array-program BPE encoder (pipeline/packs/bpe_array.py) on NumPy must give exactly HF tokenizers' ids.
+"""Our encoders must give exactly HF tokenizers' ids: the array-program BPE (pipeline/packs/bpe_array.py) on NumPy
+and the CPU path's word-cache encoder with HF's BPE model (pipeline/packs/encoders.py), which share the split.
 
 Real multilingual text from ../shared (EU public-sector laws in en/fr/de/et/fi, Wikipedia paragraphs in 16
 languages incl. Greek and Cyrillic) plus generated hard cases: emoji and ZWJ sequences, U+FFFD from invalid UTF-8,
@@ -18,6 +19,7 @@ from tokenizers import Tokenizer
 
 from pipeline.packs.bpe_array import ArrayBPEEncoder, heap_bpe, merge_words
 from pipeline.packs.bytelevel import UnsupportedTokenizer, bytes_to_unicode, gpt2_split_regex, load_byte_level_bpe
+from pipeline.packs.encoders import EncoderError, HFWordEncoder
 from pipeline.packs.train import EOD_TOKEN, new_tokenizer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "conformance"
@@ -127,8 +129,14 @@ def _hf_ids(path: Path, texts: list[str], split_special: bool) -> tuple[np.ndarr
     return ids, np.array([len(e.ids) for e in encs], dtype=np.int64)
 
 
-def _assert_identical(path: Path, texts: list[str], split_special: bool, batch: int = 64) -> None:
-    enc = ArrayBPEEncoder(load_byte_level_bpe(path), split_special=split_special)
+ENCODERS = {
+    "array": lambda path, split_special: ArrayBPEEncoder(load_byte_level_bpe(path), split_special=split_special),
+    "hf_word": lambda path, split_special: HFWordEncoder(path.read_bytes(), split_special),
+}
+
+
+def _assert_identical(path: Path, texts: list[str], split_special: bool, kind: str, batch: int = 64) -> None:
+    enc = ENCODERS[kind](path, split_special)
     want_ids, want_counts = _hf_ids(path, texts, split_special)
     got_ids, got_counts = [], []
     for i in range(0, len(texts), batch):  # several batches: the word cache carries over between them
@@ -141,9 +149,10 @@ def _assert_identical(path: Path, texts: list[str], split_special: bool, batch: 
     assert np.array_equal(got, want_ids)
 
 
+@pytest.mark.parametrize("kind", list(ENCODERS))
 @pytest.mark.parametrize("split_special", [False, True])
-def test_identical_to_hf_on_real_and_hard_text(tokenizer_path: Path, split_special: bool) -> None:
-    _assert_identical(tokenizer_path, real_texts() + hard_texts(), split_special)
+def test_identical_to_hf_on_real_and_hard_text(tokenizer_path: Path, split_special: bool, kind: str) -> None:
+    _assert_identical(tokenizer_path, real_texts() + hard_texts(), split_special, kind)
 
 
 @pytest.mark.parametrize(
@@ -155,10 +164,13 @@ def test_identical_to_hf_on_real_and_hard_text(tokenizer_path: Path, split_speci
     ],
     ids=["add_prefix_space", "ignore_merges", "no_regex"],
 )
-def test_identical_to_hf_for_byte_level_variants(tokenizer_path: Path, tmp_path: Path, changes: dict) -> None:
+@pytest.mark.parametrize("kind", list(ENCODERS))
+def test_identical_to_hf_for_byte_level_variants(
+    tokenizer_path: Path, tmp_path: Path, changes: dict, kind: str
+) -> None:
     path = _variant(tokenizer_path, tmp_path, **changes)
-    texts = [t[:2000] for t in real_texts()[:60]] + hard_texts()[:120]
-    _assert_identical(path, texts, split_special=True)
+    texts = ["", " ", "x"] + [t[:2000] for t in real_texts()[:60]] + hard_texts()[:120]
+    _assert_identical(path, texts, split_special=True, kind=kind)
 
 
 def test_split_regex_matches_hf_on_every_code_point() -> None:
@@ -169,10 +181,9 @@ def test_split_regex_matches_hf_on_every_code_point() -> None:
     hf = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     splitter = gpt2_split_regex()
     table = str.maketrans({b: c for b, c in bytes_to_unicode().items()})
-    guarded = splitter.guard
     code_points = [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
-    plain = [c for c in map(chr, code_points) if guarded is None or not guarded.match(c)]
-    special = [c for c in map(chr, code_points) if guarded is not None and guarded.match(c)]
+    plain = [c for c in map(chr, code_points) if c not in splitter.differ]
+    special = [c for c in map(chr, code_points) if c in splitter.differ]
     paths = [(plain, [splitter.exact] + ([splitter.fast] if splitter.fast else [])), (special, [splitter.exact])]
     for chars, patterns in paths:
         for i in range(0, len(chars), 32768):
@@ -201,6 +212,8 @@ def test_refuses_what_it_cannot_reproduce(tokenizer_path: Path, tmp_path: Path) 
         load_byte_level_bpe(_variant(tokenizer_path, tmp_path, normalizer={"type": "NFC"}))
     with pytest.raises(UnsupportedTokenizer, match="dropout"):
         load_byte_level_bpe(_variant(tokenizer_path, tmp_path, **{"model.dropout": 0.1}))
+    with pytest.raises(EncoderError, match="normalizer"):  # the CPU path then falls back to HF encode_batch
+        HFWordEncoder(_variant(tokenizer_path, tmp_path, normalizer={"type": "NFC"}).read_bytes(), False)
     spec = json.loads(tokenizer_path.read_text())
     spec["model"]["merges"] = spec["model"]["merges"][::-1]  # later merges first: not in training order
     (tmp_path / "rev.json").write_text(json.dumps(spec))

@@ -137,13 +137,39 @@ def test_pack_round_trip_with_independent_reader(run_dir: Path, tokenizer_file: 
     assert len(first) == 1 and first[0]["id"] == seen[5]
 
 
-def test_array_program_gives_identical_pack_bytes(run_dir: Path, tokenizer_file: Path, tmp_path: Path) -> None:
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_every_path_gives_identical_pack_bytes(run_dir: Path, tokenizer_file: Path, tmp_path: Path) -> None:
+    """cpu in this process, cpu over 2 worker processes (smaller batches, languages in flight together), HF
+    encode_batch, and the array program: the same bytes, file for file."""
     _pack(run_dir, tokenizer_file, tmp_path / "cpu")
-    _pack(run_dir, tokenizer_file, tmp_path / "numpy", "--device", "numpy")
-    files = sorted(p.relative_to(tmp_path / "cpu") for p in (tmp_path / "cpu").rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(tmp_path / "numpy") for p in (tmp_path / "numpy").rglob("*") if p.is_file())
-    for rel in files:
-        assert (tmp_path / "cpu" / rel).read_bytes() == (tmp_path / "numpy" / rel).read_bytes(), rel
+    want = _files(tmp_path / "cpu")
+    for name, extra in {"pool": ("--workers", "2"), "hf": ("--device", "hf"), "numpy": ("--device", "numpy")}.items():
+        _pack(run_dir, tokenizer_file, tmp_path / name, *extra)
+        got = _files(tmp_path / name)
+        assert sorted(got) == sorted(want), name
+        assert [rel for rel in want if got[rel] != want[rel]] == [], name
+
+
+def test_cpu_falls_back_to_hf_for_a_tokenizer_it_cannot_reproduce(
+    run_dir: Path, tokenizer_file: Path, tmp_path: Path
+) -> None:
+    spec = json.loads(tokenizer_file.read_text())
+    spec["normalizer"] = {"type": "NFKC"}  # our split has no normalizer: the word cache must not be used
+    nfkc = tmp_path / "nfkc.json"
+    nfkc.write_text(json.dumps(spec))
+    args = [str(run_dir), "--tokenizer", str(nfkc), "--out"]
+    result = CliRunner().invoke(pack, [*args, str(tmp_path / "cpu")])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # rich wraps lines
+    assert "HF encode_batch_fast (the word cache cannot reproduce this tokenizer: normalizer" in said
+    assert verify_packs(str(tmp_path / "cpu")) == []
+    hf = CliRunner().invoke(pack, [*args, str(tmp_path / "hf"), "--device", "hf"])
+    assert hf.exit_code == 0 and _files(tmp_path / "hf") == _files(tmp_path / "cpu")
+    refused = CliRunner().invoke(pack, [*args, str(tmp_path / "np"), "--device", "numpy"])
+    assert refused.exit_code == 1 and "cannot reproduce this tokenizer: normalizer" in " ".join(refused.output.split())
 
 
 def test_split_special_maps_literal_special_text(run_dir: Path, tokenizer_file: Path, tmp_path: Path) -> None:
@@ -197,3 +223,37 @@ def test_clear_errors(run_dir: Path, tokenizer_file: Path, tmp_path: Path) -> No
     assert gpu.exit_code == 1 and "needs CuPy and a CUDA GPU" in gpu.output
     assert runner.invoke(pack, ["--help"]).exit_code == 0
     assert runner.invoke(tokenizer, ["train", "--help"]).exit_code == 0
+
+
+def test_demo_run_train_pack_then_audit_verify(tmp_path: Path) -> None:
+    """A real pipeline run (the demo crawl through every stage), then the commands a user types: tokenizer train,
+    pack, audit verify (which re-verifies every pack under RUN/packs); a damaged pack fails the audit."""
+    from pipeline.audit import verify_run
+    from pipeline.cli import main
+    from pipeline.demo import demo_config
+    from pipeline.engine import run_pipeline
+
+    run_pipeline(demo_config(tmp_path, pages=150))
+    run = tmp_path / "run"
+    tok = tmp_path / "tokenizer.json"
+    runner = CliRunner()
+    for args in (
+        ["tokenizer", "train", str(run), "--vocab-size", "1000", "--out", str(tok)],
+        ["pack", str(run), "--tokenizer", str(tok), "--name", "t1k"],
+        ["audit", "verify", str(run)],
+    ):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, (args, result.output)
+    manifest = json.loads((run / "packs/t1k/pack.json").read_text())
+    assert manifest["totals"]["documents"] == sum(
+        pq.ParquetFile(p).metadata.num_rows for p in (run / "shards").rglob("*.parquet")
+    )
+    assert len(manifest["languages"]) > 5
+    part = run / "packs/t1k" / (manifest["languages"]["en"]["parts"][0] + ".bin")
+    data = bytearray(part.read_bytes())
+    data[3] ^= 0x01
+    part.write_bytes(bytes(data))
+    problems, _ = verify_run(str(run))
+    assert problems == [f"packs/t1k: {manifest['languages']['en']['parts'][0]}.bin: sha256 differs from pack.json"]
+    failed = runner.invoke(main, ["audit", "verify", str(run)])
+    assert failed.exit_code != 0

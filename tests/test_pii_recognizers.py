@@ -1,5 +1,6 @@
-"""PII recognizers against presidio's own recognizer test tables (shared/data/conformance/pii) and the
-German-law false-positive check. Real presidio, real phonenumbers, no mocks."""
+"""PII recognizers against presidio's own recognizer test tables (shared/data/conformance/pii), the
+German-law false-positive check, and the fast phone matching against presidio's. Real presidio, real
+phonenumbers, no mocks."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from presidio_analyzer import EntityRecognizer
 
 from stages.pii.engine import PiiEngine
-from stages.pii.recognizers import CATALOGUE, DEFAULT_ENTITIES
+from stages.pii.evalset import generate
+from stages.pii.prefilter import ascii_digits_only, candidate_windows
+from stages.pii.recognizers import CATALOGUE, DEFAULT_ENTITIES, build_phone
+from stages.pii.recognizers.phone import CandidatePhoneRecognizer, scan_snippet
 from stages.pii.stage import PiiStage, resolve
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "conformance"
@@ -91,3 +96,49 @@ def test_german_laws_are_not_flagged() -> None:
     hits = sum(len(resolve(found)) for found in stage.engine.find(items))
     assert len(items) > 150
     assert hits <= 3  # 0.68 MB of §§, dates, BGBl citations, Drucksache numbers: measured 0
+
+
+def _phone_spans(recognizer: EntityRecognizer, text: str) -> set[tuple[int, int, float]]:
+    return {(r.start, r.end, r.score) for r in recognizer.analyze(text, ["PHONE_NUMBER"], None)}
+
+
+@pytest.mark.parametrize("regions", [("DE",), ("ES",), ("GB", "FR", "IT", "PL")])
+def test_candidate_phone_matching_equals_whole_text_matching(regions: tuple[str, ...]) -> None:
+    # phonenumbers on its own 6+-digit candidates gives presidio's detections (matcher over the whole text).
+    docs = generate(seed=3, per_template=1)
+    texts = [d.text for d in docs] + [c["text"] for c in _load("cases.json") if c["entity"] == "PHONE_NUMBER"]
+    whole, fast = build_phone("de", regions, candidates_only=False), build_phone("de", regions)
+    assert isinstance(fast, CandidatePhoneRecognizer) and not isinstance(whole, CandidatePhoneRecognizer)
+    scan_snippet.cache_clear()
+    differ = [t for t in texts if _phone_spans(whole, t) != _phone_spans(fast, t)]
+    assert not differ, f"{len(differ)} of {len(texts)} texts differ"
+
+
+def test_dates_and_act_numbers_are_not_phone_numbers() -> None:
+    text = "Mødet var den 30. 12. 2006 i København."  # phonenumbers: a valid Danish number
+    assert _phone_spans(build_phone("da", ("DK",), candidates_only=False), text)
+    assert not _phone_spans(build_phone("da", ("DK",)), text)
+    for citation in ("Verordnung (EU) 2016/679 und Richtlinie 2010/13/EU", "Regulation (EU) No 526/2013 of"):
+        assert candidate_windows(citation) == []
+    assert candidate_windows("Tel. 030/2016793")  # a trunk 0: a phone number, kept
+    assert candidate_windows("Drucksache 19/12345")  # not a year: kept for the recognizers
+
+
+def test_candidate_scan_sees_every_kind_of_digit() -> None:
+    # The scan uses 0-9 only where the text has no other decimal digits (fullwidth, Arabic-Indic...).
+    for text in ("Tel. ０３０ １２３４５６７", "Tel. ٠٣٠١٢٣٤٥٦٧ – Łódź", "ΑΦΜ 094259216", "Tel. 030 1234567, Łódź"):
+        assert candidate_windows(text) == [(0, len(text))], text
+    assert ascii_digits_only("Łódź 030 1234567 – „x“") and not ascii_digits_only("Łódź ０３０")
+    assert candidate_windows("a@b.de") and candidate_windows("fe80::1") and not candidate_windows("12:30 Uhr")
+
+
+def test_bare_numbers_without_context_skip_the_matcher() -> None:
+    # In Spain an unbroken 9-digit number scores 0.3 and needs "Teléfono" to pass 0.4: without a context word
+    # in reach, the order number is never handed to phonenumbers, and the result is presidio's.
+    engine = PiiEngine(["PHONE_NUMBER"], ["es"])
+    text = "Pedido 612345678 enviado. Teléfono 612345679, o bien 91 123 45 67."
+    scan_snippet.cache_clear()
+    found = engine.find([(text, "es", None)])[0]
+    assert [text[f.start : f.end] for f in found] == ["612345679", "91 123 45 67"]
+    assert scan_snippet.cache_info().misses == 2
+    assert found == engine.find_whole(text, "es")

@@ -139,3 +139,28 @@ def test_person_with_spacy_model() -> None:
     row = s.process(pa.Table.from_pylist([_doc(0, text, "fr", None)])).kept.to_pylist()[0]
     assert "Dupont" not in row["text"] and "<PERSON>" in row["text"]
     assert json.loads(row["pii_counts"])["PERSON"] >= 1
+
+
+def test_windows_find_what_plain_presidio_finds(stage: PiiStage) -> None:
+    # Candidate windows, joined presidio calls, candidate-only phone matching and the indexed context enhancer
+    # together: the same detections (spans, entities, scores) as presidio over each whole text.
+    assert stage.engine is not None
+    docs = generate(seed=7, per_template=1)
+    items = [(d.text, d.language, country_of(d.row())) for d in docs]
+    fast = stage.engine.find(items)
+    whole = [stage.engine.find_whole(*item) for item in items]
+    assert sum(map(len, whole)) > len(docs) / 2
+    assert [set(f) for f in fast] == [set(w) for w in whole]
+
+
+def test_country_of_urls() -> None:
+    cases = {
+        "https://WWW.Example.DE/x": "de",
+        "http://a.b.fr:8080/x?q#f": "fr",
+        "https://user:pw@shop.example.pl/": "pl",
+        "https://[::1]/x": None,
+        "www.example.de/no-scheme": None,
+        "https://example.com/": None,
+    }
+    assert {url: country_of({"url": url}) for url in cases} == cases
+    assert country_of({"url": "https://example.com/", "domain": "example.at"}) == "at"

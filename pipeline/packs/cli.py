@@ -32,14 +32,20 @@ def tokenizer() -> None:
     help="Text budget sampled from each language (deterministic: by a hash of the document id).",
 )
 @click.option("--language", "languages", multiple=True, help="Only these languages (repeatable); default: all.")
-@click.option("--min-frequency", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option(
+    "--min-frequency",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Merge a pair only if it occurs at least this often in the sample.",
+)
 def train_cmd(
     run: str, vocab_size: int, out: str, bytes_per_language: int, languages: tuple[str, ...], min_frequency: int
 ) -> None:
     """Train a byte-level BPE tokenizer on the shards of finished run RUN.
 
     Offline, deterministic (same run + options -> same tokenizer.json bytes), GPT-2 style byte-level BPE with
-    the end-of-document token <|endoftext|> as id 0.
+    the end-of-document token <|endoftext|> as id 0. Next: sovereign pack RUN --tokenizer OUT.
     """
     from pipeline.packs.train import train_tokenizer
 
@@ -65,8 +71,8 @@ def train_cmd(
     type=click.Choice(["cpu", "hf", "cuda", "numpy"]),
     default="cpu",
     show_default=True,
-    help="cpu: our pre-token split and word cache with HF tokenizers' BPE, one process per core (falls back to hf "
-    "for a tokenizer it cannot reproduce); hf: HF tokenizers' encode_batch on all cores; cuda: our array-program "
+    help="cpu: our pre-token split and word cache with HF tokenizers' BPE, one process per core (uses hf for a "
+    "tokenizer.json it cannot reproduce); hf: HF tokenizers' encode_batch on all cores; cuda: our array-program "
     "BPE on a GPU (CuPy); numpy: the same array program on the CPU (for checking). All give identical bytes.",
 )
 @click.option(
@@ -81,8 +87,8 @@ def train_cmd(
     "--max-part-bytes",
     type=click.IntRange(min=1),
     default=1 << 30,
-    show_default=True,
-    help="Start a new .bin/.idx part before a part's .bin passes this size.",
+    show_default="1 GiB",
+    help="Start a new .bin/.idx part before a part's .bin passes this many bytes.",
 )
 @click.option("--eod-token", default=EOD_TOKEN, show_default=True, help="End-of-document token appended to each doc.")
 @click.option(
@@ -108,7 +114,8 @@ def pack(
     """Tokenise finished run RUN into Megatron-LM indexed datasets (.bin/.idx per language and part).
 
     Beside each part: a doc map (Parquet: document id -> part, sequence, token offset, token count); in the folder:
-    pack.json (tokenizer sha256, the run's root hash, sha256 of every file, token counts per language).
+    pack.json (tokenizer sha256, the run's root hash, sha256 of every file, token counts per language). The pack is
+    verified after writing; `sovereign audit verify RUN` checks every pack under RUN/packs again.
     """
     from pipeline.packs.pack import PackError, pack_run
     from pipeline.packs.verify import verify_packs

@@ -173,7 +173,8 @@ def pack_run(
     note: Callable[[str], None] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Pack every language of ``run``; returns (output URI, manifest). ``progress(lang, docs, characters)`` after
-    each batch; ``note(text)`` once, saying which encoder runs where; ``workers``: see source.Encoding."""
+    each batch; ``note(text)`` once, saying which encoder runs where; ``workers``: see source.Encoding. With more
+    than one worker the CPU path spawns processes, so a script calling this needs ``if __name__ == "__main__":``."""
     run_fs, run_path = storage.resolve(run)
     tfs, tpath = storage.resolve(tokenizer)
     if not storage.exists(tfs, tpath):
@@ -198,7 +199,7 @@ def pack_run(
     if storage.exists(fs, storage.join(out_path, MANIFEST)) and not overwrite:
         raise PackError(f"{out_uri} already holds a pack (pack.json); pass --overwrite to replace it")
     try:
-        encoding = Encoding(tok_bytes, device, split_special, workers, text_bytes(run_fs, shards))
+        encoding = Encoding(tok_bytes, device, split_special, workers, text_bytes(run_fs, shards), batch_rows)
     except EncoderError as exc:
         raise PackError(f"the {device} encoder cannot reproduce this tokenizer: {exc}") from None
     if note is not None:
@@ -207,7 +208,7 @@ def pack_run(
     dtype = token_dtype(vocab_size)
     packers = {lang: _LanguagePacker(fs, out_path, lang, dtype, max_part_bytes) for lang in shards}
     current: list[str] = []  # languages arrive in order: finish one (close its last part) when the next starts
-    for batch, (ids, counts) in encoding.run(prefetch(read_batches(run_fs, run_path, shards, batch_rows))):
+    for batch, (ids, counts) in encoding.run(prefetch(read_batches(run_fs, run_path, shards, encoding.batch_rows))):
         if not current or current[-1] != batch.lang:
             if current:
                 packers[current[-1]].finish()

@@ -21,7 +21,8 @@ from pipeline.packs.encoders import EncoderError, make_encoder
 from pipeline.packs.pool import EncoderPool, texts_of
 
 log = logging.getLogger(__name__)
-MIN_WORKER_BYTES = 4_000_000  # text per worker process below which spawning it (~0.8 s CPU, measured) is not worth it
+MIN_WORKER_BYTES = 4_000_000  # text per worker process below which spawning it (~0.4 s CPU, measured) is not worth it
+POOL_BATCH_ROWS = 256  # ~1 MB of web text per task: even load over the workers, small in-flight memory
 
 
 @dataclass
@@ -79,13 +80,21 @@ def available_cores() -> int:
 
 
 class Encoding:
-    """Which encoder runs where; built before anything is written, so a missing GPU or an unusable tokenizer fails
-    early. ``workers``: processes for the CPU path (None: one per core, at most one per MIN_WORKER_BYTES of text)."""
+    """Which encoder runs where, and in what batches; built before anything is written, so a missing GPU or an
+    unusable tokenizer fails early. ``workers``: processes for the CPU path (None: one per core, at most one per
+    MIN_WORKER_BYTES of text). The pack's bytes do not depend on either choice."""
 
     def __init__(
-        self, tokenizer_json: bytes, device: str, split_special: bool, workers: int | None, total_bytes: int
+        self,
+        tokenizer_json: bytes,
+        device: str,
+        split_special: bool,
+        workers: int | None,
+        total_bytes: int,
+        batch_rows: int,
     ) -> None:
         self.args = (tokenizer_json, device, split_special)
+        fallback = ""
         if workers is None:
             workers = max(1, min(available_cores(), total_bytes // MIN_WORKER_BYTES))
         try:
@@ -93,13 +102,16 @@ class Encoding:
         except EncoderError as exc:
             if device != "cpu":
                 raise
-            log.warning("the word-cache encoder cannot reproduce this tokenizer (%s); using HF encode_batch", exc)
+            log.info("the word-cache encoder cannot reproduce this tokenizer (%s); using HF encode_batch", exc)
+            fallback = f" (the word cache cannot reproduce this tokenizer: {exc})"
             self.args = (tokenizer_json, "hf", split_special)
             self.encoder = make_encoder(*self.args)
         self.workers = workers if self.args[1] == "cpu" else 1
-        self.describe = {"cpu": f"word cache + HF BPE, {self.workers} process(es)", "hf": "HF encode_batch_fast"}.get(
+        self.batch_rows = batch_rows if self.workers == 1 else min(batch_rows, POOL_BATCH_ROWS)
+        processes = f"{self.workers} process" + ("es" if self.workers > 1 else "")
+        self.describe = {"cpu": f"word cache + HF BPE in {processes}", "hf": "HF encode_batch_fast"}.get(
             self.args[1], f"array-program BPE on {device}"
-        )
+        ) + fallback
 
     def run(self, batches: Iterator[Batch]) -> Iterator[tuple[Batch, tuple[np.ndarray, np.ndarray]]]:
         if self.workers == 1:

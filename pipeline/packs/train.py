@@ -56,7 +56,10 @@ def sample_texts(
         for pf in files:
             for batch in pf.iter_batches(batch_size=batch_rows, columns=["id", "text"]):
                 ids, texts = batch.column(0).to_pylist(), batch.column(1).to_pylist()
-                keep = [t for i, t in zip(ids, texts, strict=True) if t and xxhash.xxh64_intdigest(i) < threshold]
+                # ids are ASCII hex; encoded explicitly because xxhash 4 refuses str (same values as xxhash 3)
+                keep = [
+                    t for i, t in zip(ids, texts, strict=True) if t and xxhash.xxh64_intdigest(i.encode()) < threshold
+                ]
                 if report is not None:
                     report.docs[lang] = report.docs.get(lang, 0) + len(keep)
                     report.bytes[lang] = report.bytes.get(lang, 0) + sum(len(t.encode("utf-8")) for t in keep)

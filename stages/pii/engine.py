@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import logging
-import re
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
@@ -18,22 +17,16 @@ from functools import cache
 
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
-from presidio_analyzer.nlp_engine import NlpArtifacts
-from presidio_analyzer.nlp_engine.no_op_nlp_engine import NoOpNlpEngine
 
+from stages.pii.nlp import SEP_TOKEN, IndexedContextEnhancer, TokenNlpEngine
 from stages.pii.prefilter import candidate_windows
 from stages.pii.recognizers import CATALOGUE, LANGUAGE_COUNTRIES, build_phone, phone_region
 
 ANY_LANGUAGE = "xx"  # documents without a (configured) language: every recognizer runs
-# Six word-like tokens between windows: presidio's enhancer looks at most five words back, so a context
-# word never leaks from one window (or document) into the next; no recognizer matches across it.
-SEP_TOKEN = "¦"
 SEPARATOR = "\n" + " ".join([SEP_TOKEN] * 6) + "\n"
 # Short-number plans where a year or an 8-digit invoice number is a valid phone number: only via their TLD.
 NO_LANGUAGE_REGION = frozenset({"lu", "mt"})
 UNKNOWN_REGIONS = ("DE", "FR", "GB", "IT", "ES", "NL", "PL")
-_WORD = re.compile(r"\w+(?:[-.]\w+)*|[^\w\s]")
-_PUNCT = re.compile(r"[^\w\s]+")
 
 # presidio logs every unsupported-entity and load step at INFO/WARNING; keep run logs quiet and value-free.
 logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
@@ -45,31 +38,6 @@ class Found:
     end: int
     entity: str
     score: float
-
-
-class TokenNlpEngine(NoOpNlpEngine):
-    """presidio's no-op engine plus a regex tokenizer, so that context words in the text ("IBAN:",
-    "Steuer-ID") raise scores as they do with spaCy. Offline, no model; lemmas are lower-cased words."""
-
-    engine_name = "no_op_tokens"
-
-    def process_text(self, text: str, language: str) -> NlpArtifacts:
-        self._validate_loaded_language(language)
-        words: list[str] = []
-        starts: list[int] = []
-        for m in _WORD.finditer(text):
-            words.append(m.group())
-            starts.append(m.start())
-        lemmas = [w.lower() for w in words]
-        return NlpArtifacts(
-            entities=[], tokens=words, tokens_indices=starts, lemmas=lemmas, nlp_engine=self, language=language
-        )
-
-    def is_stopword(self, word: str, language: str) -> bool:
-        return False  # no stop-word list offline; skips the parent's per-word validation (measured 8% of time)
-
-    def is_punct(self, word: str, language: str) -> bool:
-        return word != SEP_TOKEN and _PUNCT.fullmatch(word) is not None
 
 
 def countries_for(language: str) -> tuple[str, ...]:
@@ -95,30 +63,34 @@ class PiiEngine:
         codes = [*self.languages, ANY_LANGUAGE]
         self.nlp = TokenNlpEngine(models=[{"lang_code": lang, "model_name": "no_op"} for lang in codes])
         self.nlp.load()
-        self._analyzers: dict[str, AnalyzerEngine] = {}
-        self._phones: dict[tuple[str, str], EntityRecognizer] = {}
+        self._analyzers: dict[tuple[str, bool], AnalyzerEngine] = {}
+        self._phones: dict[tuple[str, str, bool], EntityRecognizer] = {}
         self.ner = NerEngine(spacy_models) if spacy_models and "PERSON" in entities else None
 
     def lang_key(self, language: str | None) -> str:
         return language if language in self.languages else ANY_LANGUAGE
 
-    def analyzer(self, lang: str) -> AnalyzerEngine:
-        if lang not in self._analyzers:
+    def analyzer(self, lang: str, fast: bool = True) -> AnalyzerEngine:
+        """presidio for one language; ``fast=False`` is the anchor: presidio's own phone matching over the
+        whole text and its own context enhancer (same detections, slower)."""
+        key = (lang, fast)
+        if key not in self._analyzers:
             registry = RecognizerRegistry(supported_languages=[lang])
             for entity in self.entities:
                 if entity != "PHONE_NUMBER":
                     registry.add_recognizer(CATALOGUE[entity].build(lang))
             if "PHONE_NUMBER" in self.entities:
-                registry.add_recognizer(build_phone(lang, self._regions(lang)))
+                registry.add_recognizer(build_phone(lang, self._regions(lang), fast, self.threshold))
+            enhancer = IndexedContextEnhancer if fast else LemmaContextAwareEnhancer
             with warnings.catch_warnings():  # it warns that a NoOpNlpEngine has no tokens: ours has
                 warnings.simplefilter("ignore", UserWarning)
-                self._analyzers[lang] = AnalyzerEngine(
+                self._analyzers[key] = AnalyzerEngine(
                     registry=registry,
                     nlp_engine=self.nlp,
                     supported_languages=[lang],
-                    context_aware_enhancer=LemmaContextAwareEnhancer(context_matching_mode="whole_word"),
+                    context_aware_enhancer=enhancer(context_matching_mode="whole_word"),
                 )
-        return self._analyzers[lang]
+        return self._analyzers[key]
 
     def _regions(self, lang: str) -> tuple[str, ...]:
         if lang == ANY_LANGUAGE:
@@ -127,7 +99,7 @@ class PiiEngine:
         # neighbouring countries are found in international format, or through the document's TLD.
         return tuple(phone_region(c) for c in countries_for(lang) if c not in NO_LANGUAGE_REGION)[:1] or UNKNOWN_REGIONS
 
-    def scope(self, lang: str, country: str | None) -> tuple[list[str], list[EntityRecognizer]]:
+    def scope(self, lang: str, country: str | None, fast: bool = True) -> tuple[list[str], list[EntityRecognizer]]:
         """Entities to look for in a document of this language from this country's TLD, and an extra phone
         recognizer for the TLD's region."""
         allowed = set(countries_for(lang)) | ({country} if country else set())
@@ -138,15 +110,15 @@ class PiiEngine:
         ]
         ad_hoc: list[EntityRecognizer] = []
         if country and "PHONE_NUMBER" in self.entities and phone_region(country) not in self._regions(lang):
-            key = (lang, phone_region(country))
+            key = (lang, phone_region(country), fast)
             if key not in self._phones:
-                self._phones[key] = build_phone(lang, (key[1],))
+                self._phones[key] = build_phone(lang, (key[1],), fast, self.threshold)
             ad_hoc.append(self._phones[key])
         return entities, ad_hoc
 
-    def _analyze(self, text: str, lang: str, country: str | None) -> list[RecognizerResult]:
-        entities, ad_hoc = self.scope(lang, country)
-        return self.analyzer(lang).analyze(
+    def _analyze(self, text: str, lang: str, country: str | None, fast: bool = True) -> list[RecognizerResult]:
+        entities, ad_hoc = self.scope(lang, country, fast)
+        return self.analyzer(lang, fast).analyze(
             text=text, language=lang, entities=entities, ad_hoc_recognizers=ad_hoc or None,
             score_threshold=self.threshold,
         )  # fmt: skip
@@ -154,7 +126,7 @@ class PiiEngine:
     def find_whole(self, text: str, language: str | None, country: str | None = None) -> list[Found]:
         """Plain presidio: every recognizer in scope over the whole text."""
         lang = self.lang_key(language)
-        found = [Found(r.start, r.end, r.entity_type, r.score) for r in self._analyze(text, lang, country)]
+        found = [Found(r.start, r.end, r.entity_type, r.score) for r in self._analyze(text, lang, country, False)]
         if self.ner is not None:
             found += self.ner.find(text, language)
         return sorted(found, key=_order)

@@ -44,7 +44,7 @@ from stages.pii.recognizers.national import (
     NlBsnRecognizer,
     PtNifRecognizer,
 )
-from stages.pii.recognizers.phone import EuPhoneRecognizer
+from stages.pii.recognizers.phone import CandidatePhoneRecognizer, EuPhoneRecognizer
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,19 @@ def phone_region(country: str) -> str:
     return PHONE_REGION.get(country, country.upper())
 
 
-def build_phone(language: str, regions: tuple[str, ...]) -> EuPhoneRecognizer:
+def build_phone(
+    language: str, regions: tuple[str, ...], candidates_only: bool = True, min_score: float | None = None
+) -> EuPhoneRecognizer:
+    """``candidates_only``: the matcher runs on its own 6+-digit candidates (the stage), skipping those that
+    cannot reach ``min_score``; else on the whole text (presidio's way, the benchmark anchor)."""
+    if candidates_only:
+        return CandidatePhoneRecognizer(
+            supported_language=language,
+            supported_regions=regions,
+            context=PHONE_CONTEXT,
+            name=f"PhoneRecognizer[{','.join(regions)}]",
+            min_score=min_score,
+        )
     return EuPhoneRecognizer(
         supported_language=language,
         supported_regions=regions,
