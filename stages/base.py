@@ -150,6 +150,17 @@ class DocumentStage(Stage):
         return StageResult(kept=kept, decisions=decisions)
 
 
+class BatchedDocumentStage(DocumentStage):
+    """A row-wise stage that works a batch at a time (one model or engine call per batch): implement
+    ``apply_batch``; ``apply`` runs a batch of one."""
+
+    def apply(self, doc: dict[str, Any]) -> dict[str, Any] | Drop:
+        verdict = self.apply_batch([doc])[0]
+        if isinstance(verdict, BaseException):
+            raise verdict
+        return verdict
+
+
 def empty_decisions() -> pa.Table:
     return DECISION_SCHEMA.empty_table()
 

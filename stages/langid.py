@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from stages.base import DocumentStage, Drop, StageError
+from stages.base import BatchedDocumentStage, Drop, StageError
 
 MODEL_FILE = "lid.176.ftz"
 _LABEL_PREFIX = "__label__"
@@ -51,7 +51,7 @@ def load_model(path: str) -> Any:
         return _MODELS[path]
 
 
-class LanguageIdStage(DocumentStage):
+class LanguageIdStage(BatchedDocumentStage):
     name: ClassVar[str] = "langid"
     version: ClassVar[str] = "1"
     adds_columns: ClassVar[dict[str, pa.DataType]] = {"language": pa.string(), "language_score": pa.float32()}
@@ -115,12 +115,6 @@ class LanguageIdStage(DocumentStage):
             return self._verdict(label, score)
         except Exception as exc:  # noqa: BLE001 - quarantine this document only (e.g. lone surrogates)
             return exc
-
-    def apply(self, doc: dict[str, Any]) -> dict[str, Any] | Drop:
-        verdict = self.apply_batch([doc])[0]
-        if isinstance(verdict, BaseException):
-            raise verdict
-        return verdict
 
     def apply_batch(self, docs: list[dict[str, Any]]) -> list[dict[str, Any] | Drop | BaseException]:
         self.ensure_setup()

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from stages.base import DocumentStage, Drop
+from stages.base import BatchedDocumentStage, Drop
 from stages.pii.engine import Found, PiiEngine
 from stages.pii.recognizers import CATALOGUE, DEFAULT_ENTITIES, LANGUAGE_COUNTRIES
 
@@ -84,7 +84,7 @@ def resolve(found: list[Found]) -> list[Found]:
     return sorted(chosen, key=lambda f: f.start)
 
 
-class PiiStage(DocumentStage):
+class PiiStage(BatchedDocumentStage):
     name: ClassVar[str] = "pii"
     version: ClassVar[str] = "2"  # 2: dates and act numbers are never phone numbers (presidio flagged a few)
     adds_columns: ClassVar[dict[str, pa.DataType]] = {"pii_counts": pa.string()}
@@ -119,12 +119,6 @@ class PiiStage(DocumentStage):
         parts.append(text[pos:])
         counts = Counter(f.entity for f in spans)
         return {"text": "".join(parts), "pii_counts": json.dumps(dict(counts), sort_keys=True, separators=(",", ":"))}
-
-    def apply(self, doc: dict[str, Any]) -> dict[str, Any] | Drop:
-        verdict = self.apply_batch([doc])[0]
-        if isinstance(verdict, BaseException):
-            raise verdict
-        return verdict
 
     def apply_batch(self, docs: list[dict[str, Any]]) -> list[dict[str, Any] | Drop | BaseException]:
         self.ensure_setup()

@@ -74,31 +74,28 @@ class TdmRepFile:
         return None
 
 
-def from_header(reservations: list[str], policies: list[str]) -> TdmValue | None:
+def _from_values(reservations: list[str], policies: list[str], technique: str, signal: str) -> TdmValue | None:
     if not reservations:
         return None
-    values = [reservation_value(v) for v in reservations]
-    valid = [v for v in values if v is not None]
-    # Repeated header lines that disagree: the reservation wins (conservative; the spec does not say).
+    valid = [v for v in (reservation_value(r) for r in reservations) if v is not None]
+    # Repeated values that disagree: the reservation wins (conservative; the spec does not say).
     value = 1 if 1 in valid else (valid[0] if valid else None)
     policy = policies[0][:300] if policies and value == 1 else None
+    return TdmValue(value, policy, technique, signal, valid=value is not None)
+
+
+def from_header(reservations: list[str], policies: list[str]) -> TdmValue | None:
     line = "; ".join(f"tdm-reservation: {v[:40]}" for v in reservations)
     if policies:
         line += f"; tdm-policy: {policies[0][:200]}"
-    return TdmValue(value, policy, "header", line, valid=value is not None)
+    return _from_values(reservations, policies, "header", line)
 
 
 def from_meta(reservations: list[str], policies: list[str]) -> TdmValue | None:
-    if not reservations:
-        return None
-    values = [reservation_value(v) for v in reservations]
-    valid = [v for v in values if v is not None]
-    value = 1 if 1 in valid else (valid[0] if valid else None)
-    policy = policies[0][:300] if policies and value == 1 else None
     tag = " ".join(f'<meta name="tdm-reservation" content="{v[:40]}">' for v in reservations)
     if policies:
         tag += f' <meta name="tdm-policy" content="{policies[0][:200]}">'
-    return TdmValue(value, policy, "meta", tag, valid=value is not None)
+    return _from_values(reservations, policies, "meta", tag)
 
 
 def combine(steps: list[TdmValue | None], precedence: str) -> tuple[TdmValue | None, str]:
