@@ -110,7 +110,15 @@ def unit_task(ctx: TaskContext, unit: WorkUnit) -> dict[str, Any]:
                 shard_keys.update(keys)
                 kept += out.num_rows
                 writer.write_table(conform(out, schema))
-        store.put_file(docs_path, f"{unit_dir(unit)}/docs.parquet")
+        # Sorted by shard key (then id) so that each shard task reads only the row groups of its own shard
+        # (Parquet min/max statistics), not every unit's whole file.
+        sorted_path = os.path.join(tmp, "docs-sorted.parquet")
+        con = _connect(ctx, tmp)
+        _stream_parquet(con, f"SELECT * FROM read_parquet('{docs_path}') ORDER BY {SHARD_KEY}, id", schema, sorted_path)
+        con.close()
+        store.put_file(sorted_path, f"{unit_dir(unit)}/docs.parquet")
+        # Sorted by id for the same reason: manifest parts are id ranges.
+        decisions.sort(key=lambda d: (d["id"], d["source_uri"] or ""))
         store.write_parquet(
             f"{unit_dir(unit)}/decisions.parquet", pa.Table.from_pylist(decisions, schema=DECISION_SCHEMA)
         )
@@ -255,7 +263,7 @@ def shard_task(ctx: TaskContext, task: ShardTask) -> dict[str, Any]:
                     CASE WHEN _drop_stage IS NULL
                         THEN row_number() OVER (PARTITION BY _drop_stage IS NULL ORDER BY id) - 1 END AS row,
                     {ev_select}
-                FROM t""",
+                FROM t ORDER BY id""",
             MANIFEST_SCHEMA,
             index_path,
             transform=lambda table: _with_keep_evidence(table, evidence_cols),
@@ -290,7 +298,16 @@ class ManifestTask:
 
 
 def manifest_part_of(doc_id: str, parts: int) -> int:
-    return int(doc_id[8:16], 16) % parts
+    """Parts are contiguous id ranges (ids are uniform hex): files sorted by id let a part's task skip the row
+    groups of other parts, and the parts read in order form one sorted manifest."""
+    return int(doc_id[:8], 16) * parts >> 32
+
+
+def manifest_range(part: int, parts: int) -> tuple[str, str | None]:
+    """[low, high) bounds of a part's ids as hex prefixes; high is None for the last part."""
+    low = -(-(part << 32) // parts)  # smallest 32-bit prefix p with p * parts >> 32 == part
+    high = -(-((part + 1) << 32) // parts)
+    return f"{low:08x}", (f"{high:08x}" if high < 1 << 32 else None)
 
 
 def manifest_rel(part: int) -> str:
@@ -310,8 +327,8 @@ def manifest_task(ctx: TaskContext, task: ManifestTask) -> dict[str, Any]:
         if task.index_files:
             _view(con, store, "idx", list(task.index_files))
             union += f" UNION ALL SELECT {cols} FROM idx"
-        # Same hash as manifest_part_of(): hex digits 9-16 of the id, modulo the number of parts.
-        where = "" if task.parts == 1 else f"WHERE ('0x' || substr(id, 9, 8))::UBIGINT % {task.parts} = {task.part}"
+        low, high = manifest_range(task.part, task.parts)  # the same ranges as manifest_part_of()
+        where = f"WHERE id >= '{low}'" + (f" AND id < '{high}'" if high else "")
         path = os.path.join(scratch, "manifest.parquet")
         rows = _stream_parquet(con, f"SELECT * FROM ({union}) {where} ORDER BY id, source_uri", MANIFEST_SCHEMA, path)
         store.put_file(path, manifest_rel(task.part))

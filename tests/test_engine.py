@@ -227,3 +227,26 @@ def test_a_copied_input_file_keeps_distinct_ids(tmp_path: Path) -> None:
     assert sum(r["status"] == "kept" for r in rows) == 5
     assert sum(r["reason"] == "duplicate:exact" for r in rows) == 5
     assert verify_run(str(out))[0] == []
+
+
+def test_manifest_parts_are_sorted_id_ranges(tmp_path: Path) -> None:
+    from pipeline.tasks import manifest_part_of
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        write_warc(src / f"p{i}.warc.gz", german_pages(15, start=i * 15))
+    out = tmp_path / "run"
+    run_pipeline(
+        parse_config(_config([str(src / "*.warc.gz")], out, shards={"manifest_parts": 3, "shards_per_language": 2}))
+    )
+    parts = sorted((out / "manifest").glob("part-*.parquet"))
+    assert len(parts) == 3
+    ids_in_order = []
+    for n, part in enumerate(parts):
+        ids = pq.read_table(part, columns=["id"]).column("id").to_pylist()
+        assert ids and all(manifest_part_of(i, 3) == n for i in ids)
+        ids_in_order += ids
+    assert ids_in_order == sorted(ids_in_order) and len(ids_in_order) == 45
+    shards = sorted((out / "shards").rglob("*.parquet"))
+    assert len(shards) == 2 and verify_run(str(out))[0] == []
