@@ -46,6 +46,22 @@ CC_CODES = {
     "publicdomain",
 }
 TRAINING_ORDER = {"yes": 0, "conditional": 1, "no": 2}
+# Substrings that every URL from_url can match contains (after strip + lower), besides the registry's url patterns.
+_URL_NEEDLES = ("creativecommons.org", "licensebuttons.net", "publications.europa.eu/resource/authority/licence/")
+# Short keywords that cover most registry phrases; a phrase without one is anchored on its longest ASCII run.
+_PHRASE_KEYWORDS = ("licen", "lizenz", "iodl", "dl-de")
+# The only non-ASCII characters that a case-insensitive ``re`` match can pair with an ASCII pattern character
+# (İ ı ſ and the Kelvin sign, found by trying every code point); text holding one skips the keyword gate.
+_CASE_ODD = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
+_IGNORECASE_TWINS = str.maketrans({"İ": "i", "ı": "i", "ſ": "s", "\u212a": "k"})
+
+
+def _fold(phrase: str) -> str:
+    """The key a phrase match is looked up by. Python's re.IGNORECASE also matches İ, ı, ſ and the Kelvin sign
+    against ASCII letters, which str.lower() alone does not map back."""
+    return phrase.translate(_IGNORECASE_TWINS).lower()
 
 
 @dataclass
@@ -88,13 +104,32 @@ class LicenceMatcher:
             key=lambda t: -len(t[0]),  # longest pattern first: by-nc-sa before by
         )
         phrases = [(p, lic) for lic in registry.licences for p in lic.text_patterns]
-        self.by_phrase = {p.lower(): lic for p, lic in phrases}
+        self.by_phrase = {_fold(p): lic for p, lic in phrases}
         self.phrase_re = (
             re.compile("|".join(re.escape(p) for p, _ in sorted(phrases, key=lambda t: -len(t[0]))), re.IGNORECASE)
             if phrases
             else None
         )
         self.host_defaults = {h.lower(): d for d in registry.host_defaults for h in d.hosts}
+        # Cheap necessary conditions in front of from_url (called for every rel= link of a page) and the phrase
+        # search (IGNORECASE alternation over the whole text): together about half of the stage before (measured).
+        self.url_needles = _minimal_needles([*_URL_NEEDLES, *(p for p, _ in self.url_patterns)])
+        self._url_needle_re = re.compile("|".join(re.escape(n) for n in self.url_needles))
+        self.phrase_anchors = _minimal_needles([_phrase_anchor(p) for p, _ in phrases])
+
+    def _may_be_licence_url(self, url: str) -> bool:
+        """False only when from_url cannot match: every match needs a needle in the stripped, lowered URL
+        (normalise_url only cuts pieces off that string)."""
+        return self._url_needle_re.search(url.strip().lower()) is not None
+
+    def _may_have_phrase(self, text: str) -> bool:
+        """False only when the phrase regex cannot match. A match pairs each ASCII pattern character with an ASCII
+        text character of the same lower case, or with one of _CASE_ODD; without those, each phrase's anchor
+        (an ASCII run of it) appears in text.lower()."""
+        if not text.isascii() and _CASE_ODD.search(text):
+            return True
+        low = text.lower()
+        return any(a in low for a in self.phrase_anchors)
 
     def _cc_id(self, code: str, version: str | None, port: str | None) -> LicenceMatch | None:
         entry = self.by_cc.get(code)
@@ -109,6 +144,8 @@ class LicenceMatcher:
         return LicenceMatch(spec, entry, "")
 
     def from_url(self, url: str) -> LicenceMatch | None:
+        if not self._may_be_licence_url(url):
+            return None
         cc = parse_cc_url(url)
         if cc is not None:
             m = self._cc_id(*cc)
@@ -152,12 +189,12 @@ class LicenceMatcher:
         return self.from_text(v)
 
     def from_text(self, text: str) -> LicenceMatch | None:
-        if self.phrase_re is None or not text:
+        if self.phrase_re is None or not text or not self._may_have_phrase(text):
             return None
         m = self.phrase_re.search(text)
         if not m:
             return None
-        lic = self.by_phrase[m.group(0).lower()]
+        lic = self.by_phrase[_fold(m.group(0))]
         return LicenceMatch(lic.id, lic, m.group(0))
 
     def host_default(self, hostname: str | None) -> tuple[str, str] | None:
@@ -173,6 +210,25 @@ class LicenceMatcher:
     def entry_for(self, licence_id: str) -> Licence | None:
         hit = self.from_value(licence_id)
         return hit.entry if hit else None
+
+
+def _phrase_anchor(phrase: str) -> str:
+    """A keyword of the phrase, else its longest run of ASCII characters (lower case); "" when it has none."""
+    low = "".join(c.lower() if c.isascii() else "\0" for c in phrase)
+    for kw in _PHRASE_KEYWORDS:
+        if kw in low:
+            return kw
+    return max(low.split("\0"), key=len)
+
+
+def _minimal_needles(needles: list[str]) -> tuple[str, ...]:
+    """The needles not containing another one (finding the shorter one is enough); ("",) if one is empty."""
+    uniq = sorted(set(needles), key=lambda n: (len(n), n))
+    kept: list[str] = []
+    for n in uniq:
+        if not any(k in n for k in kept):
+            kept.append(n)
+    return tuple(kept)
 
 
 def load_dcat(path: str) -> dict[str, str]:

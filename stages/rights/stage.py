@@ -98,6 +98,7 @@ class RightsStage(DocumentStage):
         self._source_policies: dict[str | None, Policy] = {}
         self._robots: dict[tuple, RobotsFile | None] = {}
         self._tdm_files: dict[tuple, tdmrep.TdmRepFile] = {}
+        self._ai_sets: dict[int, tuple[Policy, set[str]]] = {}  # id(policy) -> (policy kept alive, agents)
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()
@@ -160,6 +161,13 @@ class RightsStage(DocumentStage):
         if source not in self._source_policies:
             self._source_policies[source] = policy_for_source(self.policy, source)
         return self._source_policies[source]
+
+    def _ai_agents(self, policy: Policy) -> set[str]:
+        """The policy's AI user agents in lower case, without "*" (built once per policy, not per document)."""
+        hit = self._ai_sets.get(id(policy))
+        if hit is None or hit[0] is not policy:
+            hit = self._ai_sets[id(policy)] = (policy, {a.lower() for a in policy.ai_user_agents if a != "*"})
+        return hit[1]
 
     @staticmethod
     def _html(doc: dict[str, Any]) -> HtmlSignals | None:
@@ -345,7 +353,7 @@ class RightsStage(DocumentStage):
                         labels=labels,
                     )
         if sig.x_robots_tag:
-            ai = {a.lower() for a in policy.ai_user_agents if a != "*"}
+            ai = self._ai_agents(policy)
             for value in header_values(pairs, "x-robots-tag"):
                 agent, directives = split_x_robots(value)
                 hit = optout_directives(agent, directives, ai, policy)
@@ -359,7 +367,7 @@ class RightsStage(DocumentStage):
                     )
 
     def _check_meta_robots(self, html: HtmlSignals, policy: Policy, checks: _Checks) -> None:
-        ai = {a.lower() for a in policy.ai_user_agents if a != "*"}
+        ai = self._ai_agents(policy)
         for name in sorted(html.metas):
             if name != "robots" and name not in ai:
                 continue
