@@ -85,7 +85,10 @@ HOST_EVIDENCE_SCHEMA = pa.schema(
 
 def host_evidence_table(rows: list[dict]) -> pa.Table:
     """Rows sorted so that every executor hands the rights stage the same table."""
-    rows = sorted(rows, key=lambda r: (r["host"] or "", r["kind"], r["url"] or "", r["source_uri"] or ""))
+    rows = sorted(
+        rows,
+        key=lambda r: (r["host"] or "", r["kind"], r["fetched_at"] or "", r["url"] or "", r["source_uri"] or ""),
+    )
     return pa.Table.from_pylist(rows, schema=HOST_EVIDENCE_SCHEMA)
 
 

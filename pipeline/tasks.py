@@ -28,7 +28,7 @@ from pipeline.schema import (
     host_evidence_table,
 )
 from pipeline.stage_runner import SHARD_KEY, conform, run_batch, shard_key, stages_for, unit_schema
-from pipeline.storage import PARQUET_OPTIONS, ROW_GROUP_SIZE, S3Settings, Store, sha256_stream
+from pipeline.storage import PARQUET_OPTIONS, ROW_GROUP_SIZE, S3Settings, Store, filesystem_for, sha256_stream
 
 WORK = "_work"
 EVIDENCE_FILE = f"{WORK}/host_evidence.parquet"
@@ -124,7 +124,7 @@ def unit_task(ctx: TaskContext, unit: WorkUnit) -> dict[str, Any]:
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    digest, size = sha256_stream(*_fs_path(unit.uri, store))
+    digest, size = sha256_stream(*filesystem_for(unit.uri, store.settings))
     summary = {
         "uri": unit.uri,
         "bytes": size,
@@ -141,12 +141,6 @@ def unit_task(ctx: TaskContext, unit: WorkUnit) -> dict[str, Any]:
     store.write_bytes(done_rel, json.dumps(summary, sort_keys=True).encode())  # the commit marker, written last
     summary["resumed"] = False
     return summary
-
-
-def _fs_path(uri: str, store: Store) -> tuple[Any, str]:
-    from pipeline.storage import filesystem_for
-
-    return filesystem_for(uri, store.settings)
 
 
 # --- phase 3: shards --------------------------------------------------------------------------------------------

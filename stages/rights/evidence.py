@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import pyarrow as pa
 
 from pipeline.schema import HOST_EVIDENCE_SCHEMA  # one definition, shared with the engine
+from pipeline.schema import host_evidence_table as canonical_host_evidence_table
 
 ROBOTS_PATH = "/robots.txt"
 TDMREP_PATH = "/.well-known/tdmrep.json"
@@ -80,8 +81,7 @@ def host_evidence_table(rows: list[dict[str, Any]]) -> pa.Table:
                 "source_uri": row.get("source_uri"),
             }
         )
-    out.sort(key=lambda r: (r["host"], r["kind"], r["fetched_at"] or "", r["url"], r["source_uri"] or ""))
-    return pa.Table.from_pylist(out, schema=HOST_EVIDENCE_SCHEMA)
+    return canonical_host_evidence_table(out)
 
 
 def header_pairs(headers_json: str | None) -> list[tuple[str, str]]:
