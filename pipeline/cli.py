@@ -32,14 +32,15 @@ def _friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             from pipeline.engine import RunError
             from pipeline.lock import RunLocked
+            from pipeline.runinfo import printable
             from pipeline.storage import StorageError
 
             known = (ConfigError, RunError, RunLocked, StorageError, LookupError, FileNotFoundError)
-            if isinstance(exc, known):
-                raise click.ClickException(str(exc)) from None
+            if isinstance(exc, known):  # messages can quote paths and URLs: no control characters reach the terminal
+                raise click.ClickException(printable(str(exc)[:2000])) from None
             raise click.ClickException(
-                f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''} "
-                "(run with --debug for the traceback)"
+                f"internal error: {type(exc).__name__}: "
+                f"{printable(str(exc).splitlines()[0][:300]) if str(exc) else ''} (run with --debug for the traceback)"
             ) from None
 
     return wrapper
@@ -75,13 +76,13 @@ def _apply_overrides(
     return parse_config(data, "command line")
 
 
-def _execute(cfg: RunConfig, overwrite: bool) -> None:
+def _execute(cfg: RunConfig, overwrite: bool, force_out: bool = False) -> None:
     from pipeline.engine import run_pipeline
     from pipeline.progress import ConsoleHooks, print_summary
 
     hooks = ConsoleHooks()
     try:
-        result = run_pipeline(cfg, overwrite=overwrite, hooks=hooks.hooks())
+        result = run_pipeline(cfg, overwrite=overwrite, force_out=force_out, hooks=hooks.hooks())
     finally:
         hooks.close()
     print_summary(result)
@@ -99,10 +100,25 @@ def _execute(cfg: RunConfig, overwrite: bool) -> None:
 @click.option("--out", metavar="URI", help="Run directory (local path or s3://bucket/prefix); overrides `output`.")
 @click.option("--executor", type=click.Choice(["local", "spark", "ray"]), help="Overrides `executor.kind`.")
 @click.option("--workers", type=int, help="Parallel work units for the local executor (0 = all cores).")
-@click.option("--overwrite", is_flag=True, help="Replace a finished run, or an unfinished run of another config.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace a finished run, or an unfinished run of another config (only files a run wrote are deleted).",
+)
+@click.option(
+    "--force-out",
+    is_flag=True,
+    help="Write into an --out that holds other files and no run (they are left alone, never deleted).",
+)
 @_friendly_errors
 def run_cmd(
-    config: Path, inputs: tuple[str, ...], out: str | None, executor: str | None, workers: int | None, overwrite: bool
+    config: Path,
+    inputs: tuple[str, ...],
+    out: str | None,
+    executor: str | None,
+    workers: int | None,
+    overwrite: bool,
+    force_out: bool,
 ) -> None:
     """Run the pipeline described by CONFIG (YAML).
 
@@ -110,7 +126,7 @@ def run_cmd(
     Relative paths in the config are relative to the current directory.
     """
     cfg = _apply_overrides(load_config(config), inputs, out, executor, workers)
-    _execute(cfg, overwrite)
+    _execute(cfg, overwrite, force_out)
 
 
 @main.command("demo")
@@ -145,13 +161,14 @@ def verify_cmd(run: str) -> None:
     """Recompute every output's sha256 and the root hash, and check that input records = kept + dropped +
     quarantined. Exits non-zero with the precise mismatch on any problem."""
     from pipeline.audit import verify_run
+    from pipeline.runinfo import printable
 
     problems, facts = verify_run(run)
     for line in facts:
-        click.echo(line)
+        click.echo(printable(line))  # facts and problems quote paths and URIs from run.json
     if problems:
         for p in problems:
-            click.echo(f"FAIL: {p}", err=True)
+            click.echo(f"FAIL: {printable(p)}", err=True)
         sys.exit(EXIT_VERIFY_FAILED)
     click.echo("OK: all outputs match run.json, the root hash and the record counts")
 

@@ -43,7 +43,19 @@ class ExecutorSpec(_Strict):
     kind: Literal["local", "spark", "ray"] = "local"
     workers: int = Field(0, ge=0, description="parallel work units; 0 = number of CPU cores")
     batch_size: int = Field(256, ge=1, le=100_000, description="documents per batch through the stages")
-    memory_mb: int = Field(2048, ge=128, description="memory budget for the global reduce (spills beyond)")
+    memory_mb: int = Field(
+        2048,
+        ge=128,
+        description="memory budget per worker: the stage sandbox is killed above it (the document that grew it is "
+        "quarantined) and DuckDB spills beyond it",
+    )
+    doc_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        le=86_400,
+        description="time budget per document through all per-document stages; a document over it is quarantined "
+        "with error:timeout and the worker goes on",
+    )
     spark: SparkOptions = Field(default_factory=SparkOptions)
     ray: RayOptions = Field(default_factory=RayOptions)
 
@@ -95,18 +107,43 @@ class RunConfig(_Strict):
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
     out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    for part in loc[:12]:
+        text = _clip(str(part), 40)
+        out += f"[{text}]" if isinstance(part, int) else (f".{text}" if out else text)
     return out or "(top level)"
 
 
+def _clip(text: str, limit: int) -> str:
+    """At most `limit` characters, control characters escaped: the text came from the user's file."""
+    cut = text[:limit]
+    cut = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in cut)
+    return cut + ("…" if len(text) > limit else "")
+
+
+def _describe(value: Any) -> str:
+    """A short description of an offending value, without serialising it whole (it can be huge)."""
+    if isinstance(value, dict):
+        return ""
+    if isinstance(value, list | tuple):
+        return f" (got a list of {len(value)} items)"
+    if isinstance(value, str):
+        return f" (got {json.dumps(_clip(value, 60), ensure_ascii=False)})"
+    if value is None or isinstance(value, bool | int | float):
+        return f" (got {_clip(json.dumps(value, default=str), 60)})"
+    return f" (got {type(value).__name__})"
+
+
+MAX_PROBLEMS = 5
+
+
 def format_validation_error(source: str, err: ValidationError) -> str:
-    problems = []
-    for e in err.errors():
-        got = e.get("input")
-        got_s = "" if isinstance(got, dict) else f" (got {json.dumps(got, default=str)[:60]})"
-        problems.append(f"{_format_loc(tuple(e['loc']))}: {e['msg']}{got_s}")
-    return f"{source}: " + "; ".join(problems)
+    errors = err.errors(include_url=False)
+    problems = [
+        f"{_format_loc(tuple(e['loc']))}: {_clip(e['msg'], 200)}{_describe(e.get('input'))}"
+        for e in errors[:MAX_PROBLEMS]
+    ]
+    more = f"; and {len(errors) - MAX_PROBLEMS} more problems" if len(errors) > MAX_PROBLEMS else ""
+    return f"{source}: " + "; ".join(problems) + more
 
 
 def parse_config(data: Any, source: str = "<config>") -> RunConfig:
@@ -116,24 +153,96 @@ def parse_config(data: Any, source: str = "<config>") -> RunConfig:
         cfg = RunConfig.model_validate(data)
     except ValidationError as err:
         raise ConfigError(format_validation_error(source, err)) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: settings nested too deeply") from None
     from stages.registry import validate_stage_specs  # late import: stages import pipeline modules
 
     validate_stage_specs(cfg, source)
     return cfg
 
 
-def load_config(path: str | Path) -> RunConfig:
-    p = Path(path)
+# A config is a few hundred nodes. The bounds stop "billion laughs" alias bombs (a few KB that expand to billions
+# of nodes once validated or dumped) and stack-deep nesting before anything expands them.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_CONFIG_NODES = 100_000
+MAX_CONFIG_DEPTH = 64
+
+
+def _expanded_size(root: yaml.Node, limit: int, max_depth: int) -> str | None:
+    """Why the YAML node graph is too big once aliases are expanded, or None. Iterative, memoised per node (aliases
+    share node objects), so the check itself costs the size of the file, not of the expansion."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            total = 1 + sum(size[id(c)] for c in _children(node))
+            if total > limit:
+                return f"more than {limit:,} values once its aliases are expanded"
+            size[key] = total
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            return "an alias inside the node it refers to"
+        if depth > max_depth:
+            return f"nested deeper than {max_depth} levels"
+        on_path.add(key)
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in _children(node))
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def load_yaml_bounded(text: str, source: str) -> Any:
+    """yaml.safe_load with the bounds above; ConfigError on any problem, in one line."""
+    loader: yaml.SafeLoader | None = None
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read config ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        problem = _expanded_size(node, MAX_CONFIG_NODES, MAX_CONFIG_DEPTH)
+        if problem:
+            raise ConfigError(f"{source}: refused: the YAML has {problem}")
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{p}:{where} invalid YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_config(data, str(p))
+        what = getattr(exc, "problem", None) or getattr(exc, "reason", None) or type(exc).__name__
+        raise ConfigError(f"{source}:{where} invalid YAML ({_clip(str(what), 200)})") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: refused: the YAML is nested too deeply") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def load_config(path: str | Path) -> RunConfig:
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a folder, not a config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config ({exc.strerror})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{p}: refused: larger than {MAX_CONFIG_BYTES >> 20} MiB, too large for a config")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (invalid byte at offset {exc.start}); is it a config file?") from None
+    return parse_config(load_yaml_bounded(text, str(p)), str(p))

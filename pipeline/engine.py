@@ -5,6 +5,8 @@ what was not committed and ends with the same bytes."""
 from __future__ import annotations
 
 import json
+import re
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -13,7 +15,6 @@ from functools import partial
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -22,17 +23,19 @@ from pipeline.executors import Executor, make_executor
 from pipeline.ingest import WorkUnit, detect_format
 from pipeline.lock import RunLock
 from pipeline.runinfo import OUTPUT_DIRS, RUN_JSON, SUCCESS, dumps, git_commit, package_version, root_hash, sha256_bytes
-from pipeline.schema import host_evidence_table
+from pipeline.sandbox import close_all as close_sandboxes
 from pipeline.stage_runner import build_stages
-from pipeline.storage import S3Settings, StorageError, Store, expand_inputs, normalise_uri
+from pipeline.storage import S3Settings, StorageError, Store, expand_inputs, is_safe_rel, normalise_uri, sql_string
 from pipeline.tasks import (
-    EVIDENCE_FILE,
     WORK,
     ManifestTask,
     ShardTask,
     TaskContext,
     evidence_task,
+    manifest_rel,
     manifest_task,
+    merge_host_evidence,
+    shard_rel,
     shard_task,
     unit_task,
 )
@@ -49,6 +52,7 @@ class Hooks:
 
     phase: Callable[[str, int], None] = lambda name, total: None
     advance: Callable[[dict[str, Any]], None] = lambda summary: None
+    notice: Callable[[str], None] = lambda line: print(f"[sovereign] {line}", file=sys.stderr)
 
 
 @dataclass
@@ -61,11 +65,16 @@ class RunResult:
 
 def plan_units(cfg: RunConfig, settings: S3Settings) -> list[WorkUnit]:
     units: dict[str, WorkUnit] = {}
+    out_prefix = normalise_uri(cfg.output).rstrip("/") + "/"
     for i, spec in enumerate(cfg.inputs):
         try:
             files = expand_inputs(spec.uri, settings)
         except StorageError as exc:
             raise RunError(f"inputs[{i}]: {exc}") from None
+        # An input glob that covers the output would ingest the run's own shards and manifest on the next run.
+        files = [(uri, size) for uri, size in files if not uri.startswith(out_prefix)]
+        if not files:
+            raise RunError(f"inputs[{i}]: every file matching {spec.uri} lies inside the output {cfg.output}")
         base = _glob_base(
             spec.uri if "://" in spec.uri and not spec.uri.startswith("file://") else normalise_uri(spec.uri)
         )
@@ -105,7 +114,12 @@ def resolve(cfg: RunConfig) -> RunConfig:
 
 
 def run_pipeline(
-    cfg: RunConfig, *, overwrite: bool = False, hooks: Hooks | None = None, spark_session: Any = None
+    cfg: RunConfig,
+    *,
+    overwrite: bool = False,
+    force_out: bool = False,
+    hooks: Hooks | None = None,
+    spark_session: Any = None,
 ) -> RunResult:
     hooks = hooks or Hooks()
     cfg = resolve(cfg)
@@ -116,11 +130,14 @@ def run_pipeline(
     except Exception as exc:  # noqa: BLE001 - a stage that cannot be built is a config problem
         raise ConfigError(f"cannot build stages: {type(exc).__name__}: {exc}") from None
     _check_stage_order(stages)
+    check_output(store, force_out)  # before the lock, which would create the folder
+    units = plan_units(cfg, settings)  # before --overwrite deletes anything: bad inputs leave the old run whole
     with RunLock(store):
-        _prepare_output(store, cfg, overwrite)
+        check_output(store, force_out)
+        _prepare_output(store, cfg, overwrite, hooks.notice)
         executor = make_executor(cfg.executor, spark_session)
         try:
-            return _run(cfg, store, settings, stages, executor, hooks)
+            return _run(cfg, store, settings, stages, executor, hooks, units)
         finally:
             executor.close()
 
@@ -134,46 +151,135 @@ def _check_stage_order(stages: list[Any]) -> None:
             raise ConfigError(f"stage {stage.name!r} must come before the dedup stages (global stages run last)")
 
 
-def _prepare_output(store: Store, cfg: RunConfig, overwrite: bool) -> None:
+def check_output(store: Store, force: bool = False) -> None:
+    """Refuse an output that is neither empty nor a Sovereign run, saying what is there; `force` writes into it
+    anyway (the run then still deletes only what it wrote)."""
+    try:
+        names = [n for n in store.top_level() if n != ".lock"]
+    except OSError as exc:
+        raise RunError(f"cannot list the output {store.root_uri}: {str(exc).splitlines()[0][:200]}") from None
+    if not names or _is_run(store):
+        return
+    clash = sorted({RUN_JSON, SUCCESS, WORK} & set(names))
+    if force and clash:  # the run replaces these whole and deletes _work at the end: never a user's
+        raise RunError(f"{store.root_uri} holds {', '.join(clash)} that no Sovereign run wrote; move them first")
+    if force:
+        return
+    shown = ", ".join(repr(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    raise RunError(
+        f"{store.root_uri} is not empty and holds no Sovereign run ({shown}); choose an empty or new --out, "
+        "or pass --force-out to write into it (files the run did not write are never deleted)"
+    )
+
+
+def _is_run(store: Store) -> bool:
+    """An unfinished run (its config marker) or a finished one (run.json of our format)."""
+    if store.exists(f"{WORK}/config.sha256"):
+        return True
+    if not store.exists(RUN_JSON):
+        return False
+    try:
+        return json.loads(store.read_bytes(RUN_JSON)).get("format", "").startswith("sovereign-run/")
+    except (ValueError, AttributeError, OSError):
+        return False
+
+
+def _prepare_output(store: Store, cfg: RunConfig, overwrite: bool, notice: Callable[[str], None]) -> None:
     if store.exists(SUCCESS):
         if not overwrite:
             raise RunError(f"{store.root_uri} already holds a finished run; choose another --out or pass --overwrite")
-        for rel in (*OUTPUT_DIRS, WORK, "packs"):
-            store.delete_dir(rel)
-        for rel in (RUN_JSON, SUCCESS):
-            if store.exists(rel):
-                store.fs.delete_file(store.path(rel))
+        _delete_run_files(store, notice)
     marker = f"{WORK}/config.sha256"
     if store.exists(marker):
-        previous = store.read_bytes(marker).decode().strip()
+        previous = store.read_bytes(marker).decode(errors="replace").strip()
         if previous != cfg.sha256():
             if not overwrite:
                 raise RunError(
                     f"{store.root_uri} holds an unfinished run of a different config; "
                     "resume it with the same config, choose another --out, or pass --overwrite"
                 )
-            store.delete_dir(WORK)
+            _delete_run_files(store, notice)
     store.write_bytes(marker, cfg.sha256().encode())
 
 
+def _delete_run_files(store: Store, notice: Callable[[str], None]) -> None:
+    """--overwrite: delete what a run writes (the old run.json's outputs, files named as a run names them, packs
+    listed in their pack.json, the run's _work), never anything else; say what was left."""
+    doomed: set[str] = set()
+    try:
+        outputs = json.loads(store.read_bytes(RUN_JSON)).get("outputs") if store.exists(RUN_JSON) else None
+    except (ValueError, AttributeError, OSError):
+        outputs = None
+    if isinstance(outputs, dict):
+        doomed |= {rel for rel in outputs if is_safe_rel(rel) and rel.split("/", 1)[0] in OUTPUT_DIRS}
+    for d in OUTPUT_DIRS:
+        doomed |= {f"{d}/{rel}" for rel in store.list(d) if _RUN_FILE.fullmatch(f"{d}/{rel}")}
+    for pack in sorted({rel.split("/", 1)[0] for rel in store.list("packs")}):
+        try:
+            listed = json.loads(store.read_bytes(f"packs/{pack}/pack.json")).get("files")
+        except (ValueError, AttributeError, OSError):
+            continue
+        if isinstance(listed, dict):
+            doomed |= {f"packs/{pack}/{rel}" for rel in listed if is_safe_rel(rel)}
+            doomed.add(f"packs/{pack}/pack.json")
+    for rel in sorted(doomed):
+        if store.contains(rel):
+            store.delete_file(rel)
+    store.delete_dir(WORK)  # the run's scratch: only a run (checked above) has one
+    for rel in (RUN_JSON, SUCCESS):
+        store.delete_file(rel)
+    left = [f"{d}/{rel}" for d in (*OUTPUT_DIRS, "packs") for rel in store.list(d)]
+    _prune_empty_dirs(store)
+    if left:
+        shown = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
+        notice(f"--overwrite left {len(left)} files the run did not write: {shown}")
+
+
+# Names the run gives its shards and manifest parts (see tasks.shard_rel, tasks.manifest_rel).
+_RUN_FILE = re.compile(r"shards/lang=[^/]+/part-\d{5}\.parquet|manifest/part-\d{5}\.parquet")
+
+
+def _prune_empty_dirs(store: Store) -> None:
+    if not store.local:
+        return  # object stores have no empty folders
+    for d in (*OUTPUT_DIRS, "packs"):
+        top = store.local_path(d)
+        if not top.is_dir() or top.is_symlink():
+            continue
+        for sub in sorted((p for p in top.rglob("*") if p.is_dir() and not p.is_symlink()), reverse=True):
+            try:
+                sub.rmdir()
+            except OSError:
+                pass
+        try:
+            top.rmdir()
+        except OSError:
+            pass
+
+
 def _run(
-    cfg: RunConfig, store: Store, settings: S3Settings, stages: list[Any], executor: Executor, hooks: Hooks
+    cfg: RunConfig,
+    store: Store,
+    settings: S3Settings,
+    stages: list[Any],
+    executor: Executor,
+    hooks: Hooks,
+    units: list[WorkUnit],
 ) -> RunResult:
     ctx = TaskContext(run_uri=store.root_uri, config_json=cfg.model_dump_json())
-    units = plan_units(cfg, settings)
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
     if any(s.needs_host_evidence for s in stages):
         hooks.phase("host captures", len(units))
         executor.map(partial(evidence_task, ctx), units, lambda n: hooks.advance({}))
-        parts = [store.read_parquet(f"{WORK}/evidence/{u.key}.parquet") for u in units]
-        store.write_parquet(EVIDENCE_FILE, host_evidence_table(pa.concat_tables(parts).to_pylist()))
+        merge_host_evidence(ctx, units)  # one file sorted by host, streamed: bodies are never all in memory
     timings["host_captures"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     hooks.phase("documents", len(units))
     summaries = executor.map(partial(unit_task, ctx), units, hooks.advance)
+    close_sandboxes()  # units that ran inline left a stage process in this one
     timings["map"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -230,7 +336,8 @@ def _reduces(
         doc_files = _local_key_files(store, units, globals_, scratch)
         for stage in globals_:
             rel = f"{WORK}/reduce/{stage.name}.parquet"
-            key_files = doc_files if not out else [_surviving_keys(doc_files, local_drops, stage, scratch)]
+            mem = cfg.executor.memory_mb
+            key_files = doc_files if not out else [_surviving_keys(doc_files, local_drops, stage, scratch, mem)]
             ctx = ReduceContext(
                 key_files=key_files, work_dir=scratch, memory_mb=cfg.executor.memory_mb, filesystem=store.fs
             )
@@ -257,17 +364,21 @@ def _local_key_files(store: Store, units: list[WorkUnit], globals_: list[GlobalS
     return out
 
 
-def _surviving_keys(doc_files: list[str], previous: list[str], stage: GlobalStage, scratch: str) -> str:
+def _surviving_keys(
+    doc_files: list[str], previous: list[str], stage: GlobalStage, scratch: str, memory_mb: int
+) -> str:
     """Keys of documents no earlier global stage dropped, as one local Parquet file (DuckDB streams it)."""
     con = duckdb.connect()
-    con.execute(f"SET temp_directory='{scratch}'")
-    files = ", ".join(f"'{f}'" for f in doc_files)
-    drops = ", ".join(f"'{f}'" for f in previous)
+    con.execute(f"SET memory_limit={sql_string(f'{memory_mb}MB')}")
+    con.execute(f"SET temp_directory={sql_string(scratch)}")
+    con.execute("SET threads=1")
+    files = ", ".join(sql_string(f) for f in doc_files)
+    drops = ", ".join(sql_string(f) for f in previous)
     cols = ", ".join(["id", *stage.key_columns])
     target = f"{scratch}/{stage.name}-keys.parquet"
     con.execute(
         f"COPY (SELECT {cols} FROM read_parquet([{files}]) WHERE id NOT IN "
-        f"(SELECT id FROM read_parquet([{drops}]) WHERE drop) ORDER BY id) TO '{target}' (FORMAT parquet)"
+        f"(SELECT id FROM read_parquet([{drops}]) WHERE drop) ORDER BY id) TO {sql_string(target)} (FORMAT parquet)"
     )
     con.close()
     return target
@@ -283,12 +394,13 @@ def _write_run_json(
     executor_kind: str,
 ) -> dict[str, Any]:
     outputs: dict[str, dict[str, Any]] = {}
-    for d in OUTPUT_DIRS:
-        for rel in store.list(d, ".parquet"):
-            full = f"{d}/{rel}"
-            digest, size = store.sha256(full)
-            outputs[full] = {"sha256": digest, "bytes": size}
-    counts = manifest_counts(store)
+    # Only the files this run wrote: other files in its folders (left by a user) are not the run's outputs.
+    written = {shard_rel(r["key"]) for r in shard_results if r["kept"]}
+    written |= {manifest_rel(p) for p in range(cfg.shards.manifest_parts)}
+    for full in sorted(written):
+        digest, size = store.sha256(full)
+        outputs[full] = {"sha256": digest, "bytes": size}
+    counts = manifest_counts(store, sorted(r for r in written if r.startswith("manifest/")))
     input_records = sum(s["records"] for s in summaries)
     run = {
         "format": "sovereign-run/1",
@@ -322,9 +434,11 @@ def _sum_stage_seconds(summaries: list[dict[str, Any]]) -> dict[str, float]:
     return {k: round(v, 3) for k, v in sorted(total.items())}
 
 
-def manifest_counts(store: Store) -> dict[str, Any]:
+def manifest_counts(store: Store, rels: list[str] | None = None) -> dict[str, Any]:
     """Counts by status and by stage + reason, read from the manifest itself (so verify can recompute them)."""
-    files = [store.path(f"manifest/{rel}") for rel in store.list("manifest", ".parquet")]
+    if rels is None:
+        rels = [f"manifest/{rel}" for rel in store.list("manifest", ".parquet")]
+    files = [store.path(rel) for rel in rels]
     if not files:
         return {"kept": 0, "dropped": 0, "quarantined": 0, "manifest_rows": 0, "by_reason": {}}
     con = duckdb.connect()

@@ -58,7 +58,13 @@ class LocalExecutor(Executor):
         if self._pool is None:
             import multiprocessing as mp
 
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"))
+            from pipeline.procs import die_with_parent
+
+            # Workers die with the driver: a SIGKILLed driver cannot shut its pool down, and orphaned workers would
+            # go on committing units after the run's lock is gone.
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=mp.get_context("spawn"), initializer=die_with_parent
+            )
         return self._pool
 
     def map(self, fn: Callable[[Any], Any], items: list[Any], on_done: Progress | None = None) -> list[Any]:

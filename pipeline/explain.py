@@ -9,6 +9,8 @@ from typing import Any
 
 import duckdb
 
+from pipeline.runinfo import printable
+
 # What each rights reason means, in plain words.
 REASONS = {
     "rights:robots-disallow": "the site's robots.txt forbids an AI crawler from fetching this page",
@@ -39,6 +41,14 @@ REASONS = {
 }
 
 
+def _ran_pii(run: Path) -> bool:
+    try:
+        stages = json.loads((run / "run.json").read_text()).get("stages") or []
+        return any(isinstance(s, dict) and s.get("name") == "pii" for s in stages)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _find_rows(run: Path, url_or_id: str) -> list[dict[str, Any]]:
     parts = sorted((run / "manifest").glob("part-*.parquet"))
     if not parts:
@@ -55,14 +65,27 @@ def _find_rows(run: Path, url_or_id: str) -> list[dict[str, Any]]:
         con.close()
 
 
+def _clean(value: Any) -> Any:
+    """Every string from the run's data (crawled URLs, headers quoted in evidence, run.json) with control characters
+    escaped, so that printing it cannot send terminal escape sequences or forge lines of the explanation."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
 def _stage_info(run: Path, stage: str | None) -> dict[str, Any]:
     try:
         meta = json.loads((run / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    for s in meta.get("stages") or []:
+    stages = meta.get("stages") if isinstance(meta, dict) else None
+    for s in stages if isinstance(stages, list) else []:
         if isinstance(s, dict) and s.get("name") == stage:
-            return s
+            return _clean(s)
     return {}
 
 
@@ -93,20 +116,23 @@ def _rights_evidence(evidence: Any) -> dict[str, Any] | None:
             except ValueError:
                 inner = None
         if isinstance(inner, dict):
-            return inner
+            return _clean(inner)  # parsed from a string inside the evidence: not cleaned yet
     return evidence if "checks" in evidence else None
 
 
 def _explain_row(run: Path, row: dict[str, Any]) -> list[str]:
+    raw_evidence = row.get("evidence")
+    row = _clean(row)
     lines = [
         f"Document {row['id']}",
         f"  URL: {row.get('url') or '(none)'}",
         f"  Source record: {row.get('source_uri') or '(unknown)'}",
     ]
     try:
-        evidence = json.loads(row["evidence"]) if row.get("evidence") else None
-    except ValueError:
-        evidence = row.get("evidence")
+        evidence = json.loads(raw_evidence) if raw_evidence else None
+    except (ValueError, RecursionError):
+        evidence = raw_evidence
+    evidence = _clean(evidence)
     status = row.get("status")
     stage, reason = row.get("stage"), row.get("reason")
     if status == "kept":
@@ -162,7 +188,12 @@ def explain(run_dir: str, url_or_id: str) -> str:
     """Plain-words account of what the run decided about a document (by id or URL); LookupError if absent."""
     run = Path(run_dir)
     rows = _find_rows(run, url_or_id)
+    if not rows and any(c in url_or_id for c in "?#@") and _ran_pii(run):
+        # The manifest holds URLs with personal data replaced (pii stage): look the URL up the same way.
+        from stages.pii import scrub_url
+
+        rows = _find_rows(run, scrub_url(url_or_id))
     if not rows:
-        raise LookupError(f"no document with id or URL {url_or_id!r} in the manifest of {run}")
+        raise LookupError(f"no document with id or URL {printable(repr(url_or_id))} in the manifest of {run}")
     blocks = ["\n".join(_explain_row(run, row)) for row in rows]
     return "\n\n".join(blocks) + "\n"

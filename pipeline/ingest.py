@@ -21,6 +21,10 @@ from pipeline.storage import S3Settings, filesystem_for
 
 STAGE = "ingest"
 HOST_CAPTURE_PATHS = {"/robots.txt": "robots", "/.well-known/tdmrep.json": "tdmrep"}
+# Host captures are kept up to these sizes (the rest is cut and the capture marked truncated). RFC 9309 2.5 asks
+# parsers to read at least 500 KiB of robots.txt (the policy's robots.max_bytes default is 512,000 bytes).
+CAPTURE_MAX_BYTES = {"robots": 512 * 1024, "tdmrep": 1024 * 1024}
+CAPTURE_MAX_HEADER_BYTES = 64 * 1024
 DOCUMENT_RECORD_TYPES = {"response", "resource"}
 
 
@@ -117,25 +121,43 @@ def _origin(url: str) -> str | None:
     return f"{parts.scheme.lower()}://{parts.hostname.lower()}{port}"
 
 
+DEFAULT_BATCH_BYTES = 64 << 20
+
+
 class _Batcher:
-    def __init__(self, batch_size: int) -> None:
+    """Cuts batches at ``batch_size`` records or ``batch_bytes`` of document bodies, whichever comes first: 256
+    records of 16 MiB each would otherwise be a 4 GiB batch, held by the worker and again by its stage process."""
+
+    def __init__(self, batch_size: int, batch_bytes: int = DEFAULT_BATCH_BYTES) -> None:
         self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
         self.current = IngestBatch()
+        self._counted = 0  # documents of the current batch already added to _bytes
+        self._bytes = 0
 
     def full(self) -> bool:
-        return len(self.current) >= self.batch_size
+        docs = self.current.docs
+        for doc in docs[self._counted :]:
+            self._bytes += len(doc.get("_raw") or b"") + len(doc.get("text") or "")
+        self._counted = len(docs)
+        return len(self.current) >= self.batch_size or self._bytes >= self.batch_bytes
 
     def take(self) -> IngestBatch:
         out, self.current = self.current, IngestBatch()
+        self._counted = self._bytes = 0
         return out
 
 
 def read_unit(
-    unit: WorkUnit, batch_size: int, max_record_bytes: int, s3: S3Settings | None = None
+    unit: WorkUnit,
+    batch_size: int,
+    max_record_bytes: int,
+    s3: S3Settings | None = None,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
 ) -> Iterator[IngestBatch]:
     """Batches of documents, decisions and host captures for one input file. Never raises for bad data."""
     fs, path = filesystem_for(unit.uri, s3)
-    batcher = _Batcher(batch_size)
+    batcher = _Batcher(batch_size, batch_bytes)
     if unit.size == 0:
         batcher.current.decisions.append(
             _record(unit.record_key("file"), unit.uri, "ingest:empty-file", {"bytes": 0}, STATUS_QUARANTINED)
@@ -159,54 +181,194 @@ def _unreadable(unit: WorkUnit, where: str, exc: BaseException, records_read: in
 
 
 def _read_warc(
-    unit: WorkUnit, fs: pafs.FileSystem, path: str, batcher: _Batcher, max_bytes: int
+    unit: WorkUnit,
+    fs: pafs.FileSystem,
+    path: str,
+    batcher: _Batcher,
+    max_bytes: int,
+    captures_only: bool = False,
 ) -> Iterator[IngestBatch]:
+    """Records in file order. A record whose length lies (the next record does not follow it, or its body ends
+    early) is quarantined and reading resumes at the next record header after its start, so one bad record never
+    hides the ones after it; bytes where no record could be read get an `ingest:unreadable-data` row.
+
+    captures_only: read only robots.txt / tdmrep.json records (the host-capture pass); a suspect capture is kept,
+    since dropping it would hide an opt-out."""
     from fastwarc.warc import ArchiveIterator
 
     seen_ids: set[str] = set()
     n = 0
-    last_offset = 0
     intact_end = gzip_intact_end(fs, path)
+    gz = intact_end is not None
+    limit = intact_end if intact_end is not None else unit.size
+    start: int | None = 0  # where the current ArchiveIterator starts
+    bad_from: int | None = None  # start of a byte range no record was read from
     try:
         stream = open(path, "rb") if isinstance(fs, pafs.LocalFileSystem) else fs.open_input_file(path)  # noqa: SIM115
-        with stream:
-            for record in ArchiveIterator(stream, parse_http=False, auto_decode="all"):
-                if intact_end is not None and record.stream_pos >= intact_end:
-                    break  # fastwarc returns cut-off gzip members silently (or as empty records)
-                n += 1
-                last_offset = record.stream_pos
-                _warc_record(unit, record, batcher.current, seen_ids, max_bytes)
-                if batcher.full():
-                    yield batcher.take()
-        if intact_end is not None and intact_end < unit.size:
-            batcher.current.decisions.append(
-                _record(
-                    unit.record_key(f"truncated@{intact_end}"),
-                    f"{unit.uri}#offset={intact_end}",
-                    "ingest:truncated-data",
-                    {"after_offset": intact_end, "bytes_unreadable": unit.size - intact_end, "records_read": n},
-                    STATUS_QUARANTINED,
-                )
-            )
-            return
-    except (KeyboardInterrupt, SystemExit):
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
-    except BaseException as exc:  # noqa: BLE001 - fastwarc raises OSError, and panics on some inputs
-        batcher.current.decisions.append(_unreadable(unit, f"offset={last_offset}", exc, n))
+    except BaseException as exc:  # noqa: BLE001 - I/O errors
+        batcher.current.decisions.append(_unreadable(unit, "offset=0", exc, 0))
         return
-    if n == 0:
+    with stream:
+        while start is not None and start < limit:
+            held: tuple[_Read, IngestBatch] | None = None  # the last record, until the next one confirms it
+            pos: int | None = None  # offset of the record being read
+            resync_after: int | None = None
+            error: BaseException | None = None
+            try:
+                stream.seek(start)
+                records = ArchiveIterator(
+                    stream, parse_http=False, auto_decode="all", func_filter=_is_host_capture if captures_only else None
+                )
+                for record in records:
+                    if record.stream_pos >= limit:
+                        break  # fastwarc returns cut-off gzip members silently (or as empty records)
+                    if held is not None:
+                        _take(batcher, held[1])
+                        held = None
+                    if bad_from is not None:
+                        batcher.current.decisions.append(_unread_range(unit, bad_from, record.stream_pos, n))
+                        bad_from = None
+                    n += 1
+                    pos = record.stream_pos
+                    one = IngestBatch()
+                    if captures_only and not _is_host_capture(record):
+                        read = _skip_record(record)
+                    else:
+                        read = _warc_record(unit, record, one, seen_ids, max_bytes)
+                    held = (read, one)
+                    if read.short:  # its body ran past the end of the file: the records after it are inside it
+                        break
+                    if batcher.full():
+                        yield batcher.take()
+            except (KeyboardInterrupt, SystemExit, GeneratorExit):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - fastwarc raises OSError, and panics on some inputs
+                error = exc
+            if held is not None and (error is not None or held[0].short):
+                read, one = held  # the record before the failure: its Content-Length cannot be trusted
+                if captures_only:
+                    _take(batcher, one)
+                elif not read.short:
+                    batcher.current.decisions.append(_bad_length(unit, read, error))
+                else:
+                    _take(batcher, one)  # _warc_record has already quarantined it as truncated
+                resync_after = read.offset
+            elif held is not None:
+                _take(batcher, held[1])
+                break
+            elif error is not None:  # no record read since `start`, or one failed while being read
+                failed_at = pos if pos is not None else start
+                bad_from = failed_at if bad_from is None else bad_from
+                resync_after = failed_at
+            else:
+                break
+            start = _next_record_start(stream, resync_after + 1, limit, gz)
+            if batcher.full():
+                yield batcher.take()
+        if bad_from is not None:
+            batcher.current.decisions.append(_unread_range(unit, bad_from, limit, n))
+    if intact_end is not None and intact_end < unit.size:
+        batcher.current.decisions.append(
+            _record(
+                unit.record_key(f"truncated@{intact_end}"),
+                f"{unit.uri}#offset={intact_end}",
+                "ingest:truncated-data",
+                {"after_offset": intact_end, "bytes_unreadable": unit.size - intact_end, "records_read": n},
+                STATUS_QUARANTINED,
+            )
+        )
+        return
+    if n == 0 and bad_from is None and not captures_only and not _has_unreadable(batcher.current):
         batcher.current.decisions.append(
             _record(unit.record_key("file"), unit.uri, "ingest:no-records", {"bytes": unit.size}, STATUS_QUARANTINED)
         )
+
+
+def _has_unreadable(batch: IngestBatch) -> bool:
+    return any(d["reason"] == "ingest:unreadable-data" for d in batch.decisions)
+
+
+def _take(batcher: _Batcher, one: IngestBatch) -> None:
+    batcher.current.docs.extend(one.docs)
+    batcher.current.decisions.extend(one.decisions)
+    batcher.current.evidence.extend(one.evidence)
+
+
+def _unread_range(unit: WorkUnit, start: int, end: int, records_read: int) -> dict[str, Any]:
+    return _record(
+        unit.record_key(f"unreadable@offset={start}"),
+        f"{unit.uri}#offset={start}",
+        "ingest:unreadable-data",
+        {"from_offset": start, "to_offset": end, "bytes": end - start, "records_read": records_read},
+        STATUS_QUARANTINED,
+    )
+
+
+def _bad_length(unit: WorkUnit, read: _Read, error: BaseException | None) -> dict[str, Any]:
+    """The row for a record after which the next record header was not where its Content-Length said."""
+    evidence: dict[str, Any] = {"offset": read.offset, "declared_length": read.declared}
+    if error is not None:
+        evidence["next_record_error"] = type(error).__name__
+    return _record(
+        read.key, f"{unit.uri}#offset={read.offset}", "ingest:bad-record-length", evidence, STATUS_QUARANTINED, read.url
+    )
+
+
+_SCAN_CHUNK = 1 << 20
+
+
+def _next_record_start(stream: Any, offset: int, limit: int, gz: bool) -> int | None:
+    """The first offset >= `offset` where a WARC record starts: a line beginning `WARC/1.` (plain files) or a gzip
+    member whose data begins with it (.warc.gz). Hand-rolled: no WARC library resynchronises after bad data."""
+    import zlib
+
+    magic = b"\x1f\x8b\x08" if gz else b"WARC/1."
+    pos = offset
+    tail = b""
+    while pos < limit:
+        stream.seek(pos)
+        chunk = stream.read(min(_SCAN_CHUNK, limit - pos))
+        if not chunk:
+            return None
+        data = tail + chunk
+        base = pos - len(tail)
+        i = data.find(magic)
+        while i >= 0:
+            at = base + i
+            if gz:
+                head = data[i : i + 4096]
+                if len(head) < 4096 and at + len(head) < limit:
+                    stream.seek(at)
+                    head = stream.read(4096)
+                try:
+                    if zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 16).startswith(b"WARC/1."):
+                        return at
+                except zlib.error:
+                    pass
+            elif at == 0 or (data[i - 1 : i] == b"\n" if i > 0 else _byte_before(stream, at) == b"\n"):
+                return at
+            i = data.find(magic, i + 1)
+        tail = data[-(len(magic) - 1) :]
+        pos += len(chunk)
+    return None
+
+
+def _byte_before(stream: Any, at: int) -> bytes:
+    stream.seek(at - 1)
+    return stream.read(1)
 
 
 def gzip_intact_end(fs: pafs.FileSystem, path: str) -> int | None:
     """For a gzip file, the offset where its last complete member ends (== size when intact); None otherwise.
 
     fastwarc skips a cut-off last member without an error, so truncation is checked with zlib: one streaming
-    inflate pass, which costs far less than extraction does."""
+    inflate pass, which costs far less than extraction does. The inflated bytes are discarded as they come, at
+    most 64 KiB at a time, so a decompression bomb costs time, never memory."""
     import zlib
 
+    step = 1 << 16
     with fs.open_input_stream(path, compression=None) as fh:
         head = fh.read(1 << 20)
         if not head.startswith(b"\x1f\x8b"):
@@ -221,9 +383,11 @@ def gzip_intact_end(fs: pafs.FileSystem, path: str) -> int | None:
                 if not buf:
                     return member_end
             try:
-                d.decompress(buf, 0)
-                while d.unconsumed_tail:
-                    d.decompress(d.unconsumed_tail, 1 << 16)
+                d.decompress(buf, step)
+                while d.unconsumed_tail and not d.eof:
+                    d.decompress(d.unconsumed_tail, step)
+                while not d.eof and d.decompress(b"", step):
+                    pass  # output zlib still holds after taking all the input
             except zlib.error:
                 return member_end
             if d.eof:
@@ -239,7 +403,18 @@ def gzip_intact_end(fs: pafs.FileSystem, path: str) -> int | None:
             buf = b""
 
 
-def _warc_record(unit: WorkUnit, record: Any, out: IngestBatch, seen_ids: set[str], max_bytes: int) -> None:
+@dataclass(frozen=True)
+class _Read:
+    """What the reader needs to know about a record it has just turned into rows."""
+
+    key: str
+    url: str | None
+    offset: int
+    declared: int
+    short: bool  # the block ended before its Content-Length: the bytes after it belong to no known record
+
+
+def _warc_record(unit: WorkUnit, record: Any, out: IngestBatch, seen_ids: set[str], max_bytes: int) -> _Read:
     offset = record.stream_pos
     source_uri = f"{unit.uri}#offset={offset}"
     rtype = str(record.record_type)
@@ -248,7 +423,40 @@ def _warc_record(unit: WorkUnit, record: Any, out: IngestBatch, seen_ids: set[st
     suffix = record_id if record_id and record_id not in seen_ids else f"offset={offset}"
     key = unit.record_key(suffix)
     seen_ids.add(record_id)
+    declared = record.content_length
+    one = IngestBatch()
+    _record_rows(unit, record, one, key, source_uri, rtype, url, max_bytes)
+    # Read to the end of the block (the iterator would skip it anyway) to learn whether it was all there.
+    record.reader.consume()
+    if record.reader.tell() < record.content_length:
+        evidence = {"bytes": record.reader.tell(), "declared": record.content_length}
+        if one.evidence:  # a host capture is kept (dropping it could hide an opt-out); its record is not
+            out.evidence.extend(one.evidence)
+        out.decisions.append(_record(key, source_uri, "ingest:truncated-record", evidence, STATUS_QUARANTINED, url))
+        return _Read(key, url, offset, declared, True)
+    out.docs.extend(one.docs)
+    out.decisions.extend(one.decisions)
+    out.evidence.extend(one.evidence)
+    return _Read(key, url, offset, declared, False)
 
+
+def _skip_record(record: Any) -> _Read:
+    """A record the host-capture pass does not need: only whether its block was all there."""
+    record.reader.consume()
+    short = record.reader.tell() < record.content_length
+    return _Read("", None, record.stream_pos, record.content_length, short)
+
+
+def _record_rows(
+    unit: WorkUnit,
+    record: Any,
+    out: IngestBatch,
+    key: str,
+    source_uri: str,
+    rtype: str,
+    url: str | None,
+    max_bytes: int,
+) -> None:
     def decide(reason: str, evidence: dict[str, Any], status: str = STATUS_DROPPED) -> None:
         row = _record(key, source_uri, reason, evidence, status, url)
         out.decisions.append(row)
@@ -277,28 +485,26 @@ def _warc_record(unit: WorkUnit, record: Any, out: IngestBatch, seen_ids: set[st
     else:
         content_type = (record.headers.get("Content-Type") or "").split(";")[0].strip().lower() or None
         charset = None
-    body = record.reader.read()
-    if len(body) < record.content_length and rtype == "resource":
-        decide("ingest:truncated-record", {"bytes": len(body), "declared": record.content_length}, STATUS_QUARANTINED)
+    kind = _capture_kind(url)
+    if kind:
+        cap = CAPTURE_MAX_BYTES[kind]
+        body = record.reader.read(cap + 1)  # never more than the cap in memory, whatever the record claims
+        row = {
+            "host": _origin(url or ""),
+            "kind": kind,
+            "url": url,
+            "http_status": status_code,
+            "headers": _capped_headers(http_headers),
+            "body": body[:cap],
+            "fetched_at": record.headers.get("WARC-Date"),
+            "source_uri": source_uri,
+            "body_bytes": record.content_length,
+            "truncated": len(body) > cap,
+        }
+        out.evidence.append(row)
+        decide("ingest:host-capture", {"kind": kind, "http_status": status_code})
         return
-    if url:
-        parts = urlsplit(url) if "://" in url else None
-        kind = HOST_CAPTURE_PATHS.get(parts.path) if parts else None
-        if kind:
-            out.evidence.append(
-                {
-                    "host": _origin(url),
-                    "kind": kind,
-                    "url": url,
-                    "http_status": status_code,
-                    "headers": json.dumps(http_headers, ensure_ascii=False),
-                    "body": body,
-                    "fetched_at": record.headers.get("WARC-Date"),
-                    "source_uri": source_uri,
-                }
-            )
-            decide("ingest:host-capture", {"kind": kind, "http_status": status_code})
-            return
+    body = record.reader.read(max_bytes + 1)
     if status_code is not None and not 200 <= status_code < 300:
         decide("ingest:http-status", {"http_status": status_code})
         return
@@ -319,6 +525,27 @@ def _warc_record(unit: WorkUnit, record: Any, out: IngestBatch, seen_ids: set[st
             "_metadata": None,
         }
     )
+
+
+def _capture_kind(url: str | None) -> str | None:
+    if not url or "://" not in url:
+        return None
+    try:
+        return HOST_CAPTURE_PATHS.get(urlsplit(url).path)
+    except ValueError:
+        return None
+
+
+def _capped_headers(pairs: list[list[str]]) -> str:
+    """A capture's header pairs as JSON, at most CAPTURE_MAX_HEADER_BYTES (whole pairs, the first ones kept)."""
+    out: list[list[str]] = []
+    size = 0
+    for k, v in pairs:
+        size += len(k) + len(v) + 8
+        if size > CAPTURE_MAX_HEADER_BYTES:
+            break
+        out.append([k, v])
+    return json.dumps(out, ensure_ascii=False)
 
 
 def _text_doc(unit: WorkUnit, key: str, source_uri: str, row: dict[str, Any], text: str) -> dict[str, Any]:
@@ -357,26 +584,42 @@ def _doc_key(unit: WorkUnit, row: dict[str, Any], position: str) -> str:
 def _read_jsonl(
     unit: WorkUnit, fs: pafs.FileSystem, path: str, batcher: _Batcher, max_bytes: int
 ) -> Iterator[IngestBatch]:
+    """One row per non-blank line. A line that fails in any way (bad JSON, nesting too deep for the parser, out of
+    memory) is quarantined on its own and the next line is read; a line longer than max_bytes is never held."""
     line_no = 0
     seen: set[str] = set()
+    parts: list[bytes] = []  # the current line's pieces so far
+    held = 0  # their length
+    overlong = 0  # > 0: the current line passed max_bytes; its length so far (its bytes are not kept)
     try:
         with fs.open_input_stream(path, compression="detect") as stream:
-            pending = b""
             while True:
                 chunk = stream.read(1 << 20)
                 if not chunk:
                     break
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for raw in lines:
+                start = 0
+                while True:
+                    nl = chunk.find(b"\n", start)
+                    piece = chunk[start:] if nl < 0 else chunk[start:nl]
+                    if overlong:
+                        overlong += len(piece)
+                    elif held + len(piece) > max_bytes:
+                        overlong, parts, held = held + len(piece), [], 0
+                    else:
+                        parts.append(piece)
+                        held += len(piece)
+                    if nl < 0:
+                        break
                     line_no += 1
-                    _jsonl_line(unit, raw, line_no, batcher.current, max_bytes, seen)
+                    _safe_line(unit, b"".join(parts), overlong, line_no, batcher.current, max_bytes, seen)
+                    parts, held, overlong = [], 0, 0
+                    start = nl + 1
                     if batcher.full():
                         yield batcher.take()
-            if pending.strip():
+            if overlong or any(p.strip() for p in parts):
                 line_no += 1
-                _jsonl_line(unit, pending, line_no, batcher.current, max_bytes, seen)
-    except (KeyboardInterrupt, SystemExit):
+                _safe_line(unit, b"".join(parts), overlong, line_no, batcher.current, max_bytes, seen)
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - truncated gzip, I/O errors
         batcher.current.decisions.append(_unreadable(unit, f"line={line_no}", exc, line_no))
@@ -385,6 +628,25 @@ def _read_jsonl(
         batcher.current.decisions.append(
             _record(unit.record_key("file"), unit.uri, "ingest:no-records", {"bytes": unit.size}, STATUS_QUARANTINED)
         )
+
+
+def _safe_line(
+    unit: WorkUnit, raw: bytes, overlong: int, line_no: int, out: IngestBatch, max_bytes: int, seen: set[str]
+) -> None:
+    """One line to one row, whatever the line holds: an error quarantines this line only."""
+    source_uri = f"{unit.uri}#line={line_no}"
+    key = unit.record_key(f"line={line_no}")
+    if overlong:
+        evidence = {"bytes": overlong, "limit": max_bytes}
+        out.decisions.append(_record(key, source_uri, "ingest:record-too-large", evidence, STATUS_QUARANTINED))
+        return
+    try:
+        _jsonl_line(unit, raw, line_no, out, max_bytes, seen)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - RecursionError on deep nesting, MemoryError, ...
+        evidence = {"error": type(exc).__name__}
+        out.decisions.append(_record(key, source_uri, "ingest:invalid-json", evidence, STATUS_QUARANTINED))
 
 
 def _jsonl_line(unit: WorkUnit, raw: bytes, line_no: int, out: IngestBatch, max_bytes: int, seen: set[str]) -> None:
@@ -450,7 +712,7 @@ def _read_parquet(
                     batcher.current.docs.append(_text_doc(unit, key, source_uri, row, text))
                     if batcher.full():
                         yield batcher.take()
-    except (KeyboardInterrupt, SystemExit):
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - not a Parquet file, corrupt pages
         batcher.current.decisions.append(_unreadable(unit, f"row={row_no}", exc, row_no))
@@ -466,20 +728,17 @@ def _is_host_capture(record: Any) -> bool:
         return False
 
 
-def scan_host_captures(unit: WorkUnit, max_record_bytes: int, s3: S3Settings | None = None) -> list[dict[str, Any]]:
-    """Host-level captures only (robots.txt, tdmrep.json), read before the main pass so that the rights stage
-    sees every host's evidence whichever input file it sits in. Unreadable data is left to the main pass."""
-    from fastwarc.warc import ArchiveIterator
-
+def scan_host_captures(
+    unit: WorkUnit, max_record_bytes: int, s3: S3Settings | None = None, batch_size: int = 256
+) -> Iterator[list[dict[str, Any]]]:
+    """Host-level captures only (robots.txt, tdmrep.json), in batches, read before the main pass so that the rights
+    stage sees every host's evidence whichever input file it sits in. Bodies are capped (CAPTURE_MAX_BYTES) and a
+    bad record does not end the scan (the same resynchronising reader as the main pass, which records the
+    problems in the manifest)."""
     fs, path = filesystem_for(unit.uri, s3)
-    batch = IngestBatch()
-    try:
-        stream = open(path, "rb") if isinstance(fs, pafs.LocalFileSystem) else fs.open_input_file(path)  # noqa: SIM115
-        with stream:
-            for record in ArchiveIterator(stream, parse_http=False, auto_decode="all", func_filter=_is_host_capture):
-                _warc_record(unit, record, batch, set(), max_record_bytes)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException:  # noqa: BLE001 - the main pass quarantines it with a reason
-        pass
-    return batch.evidence
+    batcher = _Batcher(batch_size)
+    for batch in _read_warc(unit, fs, path, batcher, max_record_bytes, captures_only=True):
+        if batch.evidence:
+            yield batch.evidence
+    if batcher.current.evidence:
+        yield batcher.current.evidence

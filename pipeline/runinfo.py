@@ -49,3 +49,18 @@ def dumps(obj: Any) -> bytes:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+# Bidirectional overrides and isolates reorder what a terminal shows (a URL can be made to read as another).
+_BIDI = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A)) | {0x200E, 0x200F, 0x061C}
+
+
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))} | {c: f"\\u{c:04x}" for c in _BIDI}
+_ESCAPES_KEEP_NL = {c: v for c, v in _ESCAPES.items() if c != 0x0A}
+
+
+def printable(text: object, keep_newlines: bool = False) -> str:
+    """Text from a run's data (URLs, evidence, paths) made safe to print on a terminal: C0 and C1 control
+    characters (ESC starts terminal escape sequences), DEL and bidi controls become visible \\xNN / \\uNNNN escapes,
+    so crawled data can neither drive the terminal nor forge lines of the report."""
+    return str(text).translate(_ESCAPES_KEEP_NL if keep_newlines else _ESCAPES)

@@ -79,8 +79,12 @@ HOST_EVIDENCE_SCHEMA = pa.schema(
         pa.field("body", pa.binary()),
         pa.field("fetched_at", pa.string()),
         pa.field("source_uri", pa.string()),
+        pa.field("body_bytes", pa.int64()),  # the body's length as captured (body holds at most the ingest's cap)
+        pa.field("truncated", pa.bool_()),  # body was cut at the cap
     ]
 )
+# Sort order of the host-evidence file (also the order every executor hands captures to the rights stage).
+HOST_EVIDENCE_ORDER = ("host", "kind", "fetched_at", "url", "source_uri")
 
 
 def host_evidence_table(rows: list[dict]) -> pa.Table:

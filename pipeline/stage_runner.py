@@ -24,14 +24,18 @@ def build_stages(cfg: RunConfig) -> list[Stage]:
     return [build_stage(spec.name, dict(spec.params)) for spec in cfg.enabled_stages()]
 
 
-def stages_for(cfg: RunConfig, host_evidence: pa.Table | None) -> list[Stage]:
+def stages_for(cfg: RunConfig, host_evidence: HostEvidence | pa.Table | None) -> list[Stage]:
     """The run's stages, set up once per process (models and engines are loaded once, not per batch)."""
     key = cfg.sha256()
     if key not in _CACHE:
         stages = build_stages(cfg)
         for stage in stages:
             if stage.needs_host_evidence:
-                stage.host_evidence = HostEvidence(host_evidence if host_evidence is not None else empty_evidence())
+                stage.host_evidence = (
+                    host_evidence
+                    if isinstance(host_evidence, HostEvidence)
+                    else HostEvidence(host_evidence if host_evidence is not None else empty_evidence())
+                )
             stage.ensure_setup()
         _CACHE.clear()
         _CACHE[key] = stages

@@ -122,6 +122,22 @@ def _list_files(fs: pafs.FileSystem, base: str) -> list[tuple[str, int]]:
     ]
 
 
+def sql_string(value: str) -> str:
+    """A value as a DuckDB string literal. Paths come from users (`--out "out/it's"`) and settings like
+    temp_directory take no bind parameters, so every path put into SQL goes through here."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def is_safe_rel(rel: object) -> bool:
+    """A relative path that stays inside its root: no absolute path, no `..`, no empty or odd parts. For paths read
+    from metadata (run.json outputs, pack.json files) that a run could have been handed by someone else."""
+    if not isinstance(rel, str) or not rel or len(rel) > 1024 or "\\" in rel or "\0" in rel:
+        return False
+    if rel.startswith("/") or "://" in rel:
+        return False
+    return all(part not in ("", ".", "..") for part in rel.split("/"))
+
+
 def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
@@ -145,6 +161,27 @@ class Store:
         if not self.local:
             raise StorageError(f"{self.root_uri} is not on local disk")
         return Path(self.path(rel))
+
+    def contains(self, rel: object) -> bool:
+        """rel names a path inside this root: safe as text and, on local disk, not leading out through a symlink."""
+        if not is_safe_rel(rel):
+            return False
+        if not self.local:
+            return True
+        root = os.path.realpath(self.root)
+        return os.path.realpath(self.path(str(rel))).startswith(root.rstrip("/") + "/")
+
+    def top_level(self) -> list[str]:
+        """Names directly under the root (empty if it does not exist)."""
+        infos = self.fs.get_file_info(pafs.FileSelector(self.root, recursive=False, allow_not_found=True))
+        return sorted(i.base_name for i in infos)
+
+    def delete_file(self, rel: str) -> bool:
+        try:
+            self.fs.delete_file(self.path(rel))
+        except (FileNotFoundError, OSError):
+            return False
+        return True
 
     def exists(self, rel: str) -> bool:
         return self.fs.get_file_info(self.path(rel)).type != pafs.FileType.NotFound

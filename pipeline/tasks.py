@@ -14,21 +14,33 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from pipeline.config import RunConfig
 from pipeline.ingest import WorkUnit, read_unit, scan_host_captures
+from pipeline.sandbox import StageSandbox, sandbox_for
 from pipeline.schema import (
     DECISION_SCHEMA,
     DOCUMENT_SCHEMA,
+    HOST_EVIDENCE_ORDER,
+    HOST_EVIDENCE_SCHEMA,
     MANIFEST_SCHEMA,
     SHARD_SCHEMA,
     STATUS_KEPT,
-    host_evidence_table,
 )
-from pipeline.stage_runner import SHARD_KEY, conform, run_batch, shard_key, stages_for, unit_schema
-from pipeline.storage import PARQUET_OPTIONS, ROW_GROUP_SIZE, S3Settings, Store, filesystem_for, sha256_stream
+from pipeline.stage_runner import SHARD_KEY, conform, shard_key, stages_for
+from pipeline.storage import (
+    PARQUET_OPTIONS,
+    ROW_GROUP_SIZE,
+    S3Settings,
+    Store,
+    filesystem_for,
+    sha256_stream,
+    sql_string,
+)
+from stages.base import HostEvidence, Stage
 
 WORK = "_work"
 EVIDENCE_FILE = f"{WORK}/host_evidence.parquet"
@@ -55,17 +67,90 @@ def unit_dir(unit: WorkUnit) -> str:
 
 
 def evidence_task(ctx: TaskContext, unit: WorkUnit) -> int:
+    """Host captures of one input file, written as they are read (bodies capped by the ingest)."""
     store = ctx.store()
     rel = f"{WORK}/evidence/{unit.key}.parquet"
     if store.exists(rel):
         return store.read_parquet(rel, columns=["host"]).num_rows
     cfg = ctx.config()
-    rows = scan_host_captures(unit, cfg.max_record_bytes, store.settings) if unit.format == "warc" else []
-    store.write_parquet(rel, host_evidence_table(rows))
-    return len(rows)
+    rows = 0
+    tmp = tempfile.mkdtemp(prefix="sovereign-evidence-")
+    try:
+        path = os.path.join(tmp, "evidence.parquet")
+        with pq.ParquetWriter(path, HOST_EVIDENCE_SCHEMA, **PARQUET_OPTIONS) as writer:
+            if unit.format == "warc":
+                for batch in scan_host_captures(unit, cfg.max_record_bytes, store.settings):
+                    writer.write_table(pa.Table.from_pylist(batch, schema=HOST_EVIDENCE_SCHEMA))
+                    rows += len(batch)
+        store.put_file(path, rel)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+# Row groups of the merged evidence file hold about this many body bytes: a lookup reads one group, not the file.
+EVIDENCE_GROUP_BYTES = 4 << 20
+
+
+def merge_host_evidence(ctx: TaskContext, units: list[WorkUnit]) -> int:
+    """All units' captures in one Parquet file sorted by host (HOST_EVIDENCE_ORDER), written once by the driver
+    as a stream: DuckDB sorts within the run's memory budget, spilling to scratch, and no body is held twice."""
+    store = ctx.store()
+    scratch = tempfile.mkdtemp(prefix="sovereign-evidence-")
+    try:
+        con = _connect(ctx, scratch)
+        _view(con, store, "ev", [f"{WORK}/evidence/{u.key}.parquet" for u in units])
+        order = ", ".join(f"{c} NULLS FIRST" for c in (*HOST_EVIDENCE_ORDER, "http_status", "headers", "body"))
+        reader = con.sql(f"SELECT * FROM ev ORDER BY {order}").to_arrow_reader(1024)
+        path = os.path.join(scratch, "host_evidence.parquet")
+        rows = 0
+        with pq.ParquetWriter(path, HOST_EVIDENCE_SCHEMA, **PARQUET_OPTIONS) as writer:
+            pending: list[pa.Table] = []
+            size = 0
+            for batch in reader:
+                table = conform(pa.Table.from_batches([batch]), HOST_EVIDENCE_SCHEMA)
+                lengths = pc.fill_null(pc.binary_length(table.column("body")), 0).to_pylist()
+                cut = 0
+                for i, n in enumerate(lengths):  # row groups cut by body bytes: bodies are up to 1 MiB each
+                    size += n + 256
+                    if size >= EVIDENCE_GROUP_BYTES:
+                        pending.append(table.slice(cut, i + 1 - cut))
+                        rows += _write_group(writer, pending)
+                        pending, size, cut = [], 0, i + 1
+                if cut < table.num_rows:
+                    pending.append(table.slice(cut))
+            rows += _write_group(writer, pending)
+        con.close()
+        store.put_file(path, EVIDENCE_FILE)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return rows
+
+
+def _write_group(writer: pq.ParquetWriter, tables: list[pa.Table]) -> int:
+    if not tables:
+        return 0
+    group = pa.concat_tables(tables)
+    writer.write_table(group, row_group_size=max(group.num_rows, 1))
+    return group.num_rows
+
+
+def load_host_evidence(store: Store) -> HostEvidence:
+    """The run's host captures for the rights stage: the merged file, read lazily (metadata once per process,
+    bodies by row group on demand), never loaded whole."""
+    if not store.exists(EVIDENCE_FILE):
+        return HostEvidence(table=HOST_EVIDENCE_SCHEMA.empty_table())
+    return HostEvidence(path=store.path(EVIDENCE_FILE), filesystem=store.fs)
 
 
 # --- phase 1: ingest + per-document stages for one input file -----------------------------------------------
+
+
+def run_stages(ctx: TaskContext) -> list[Stage]:
+    """The run's stages, set up with their side inputs: what the stage sandbox's child process runs."""
+    store = ctx.store()
+    return stages_for(ctx.config(), load_host_evidence(store))
+
 
 
 def unit_task(ctx: TaskContext, unit: WorkUnit) -> dict[str, Any]:
@@ -76,9 +161,8 @@ def unit_task(ctx: TaskContext, unit: WorkUnit) -> dict[str, Any]:
         summary["resumed"] = True
         return summary
     cfg = ctx.config()
-    evidence = store.read_parquet(EVIDENCE_FILE) if store.exists(EVIDENCE_FILE) else None
-    stages = stages_for(cfg, evidence)
-    schema = unit_schema(stages)
+    sandbox = sandbox_for(ctx.run_uri, ctx.config_json, cfg.executor.doc_timeout_s, cfg.executor.memory_mb)
+    schema = sandbox.unit_schema()  # the stages (and their models) live in the sandbox's process only
     t0 = time.perf_counter()
     tmp = tempfile.mkdtemp(prefix="sovereign-unit-")
     try:
@@ -88,16 +172,18 @@ def unit_task(ctx: TaskContext, unit: WorkUnit) -> dict[str, Any]:
         shard_keys: Counter = Counter()
         records = kept = 0
         with pq.ParquetWriter(docs_path, schema, **PARQUET_OPTIONS) as writer:
-            for batch in read_unit(unit, cfg.executor.batch_size, cfg.max_record_bytes, store.settings):
+            # A batch's bodies may take an eighth of the budget: the worker, the pickled copy and the stage
+            # process's working set each hold about one batch.
+            batch_bytes = max(1 << 20, (cfg.executor.memory_mb << 20) // 8)
+            for batch in read_unit(unit, cfg.executor.batch_size, cfg.max_record_bytes, store.settings, batch_bytes):
                 records += len(batch.docs) + len(batch.decisions)
                 decisions.extend(batch.decisions)
                 if not batch.docs:
                     continue
                 table = pa.Table.from_pylist(batch.docs, schema=DOCUMENT_SCHEMA)
-                outcome = run_batch(stages, table)
-                decisions.extend(outcome.decisions)
-                seconds.update(outcome.seconds)
-                out = outcome.kept
+                out, stage_decisions, stage_seconds = sandbox.run(table)
+                decisions.extend(stage_decisions)
+                seconds.update(stage_seconds)
                 keys = [
                     shard_key(lang, doc_id, cfg.shards.shards_per_language)
                     for lang, doc_id in zip(
@@ -114,9 +200,11 @@ def unit_task(ctx: TaskContext, unit: WorkUnit) -> dict[str, Any]:
         # (Parquet min/max statistics), not every unit's whole file.
         sorted_path = os.path.join(tmp, "docs-sorted.parquet")
         con = _connect(ctx, tmp)
-        _stream_parquet(con, f"SELECT * FROM read_parquet('{docs_path}') ORDER BY {SHARD_KEY}, id", schema, sorted_path)
+        query = f"SELECT * FROM read_parquet({sql_string(docs_path)}) ORDER BY {SHARD_KEY}, id"
+        _stream_parquet(con, query, schema, sorted_path)
         con.close()
         store.put_file(sorted_path, f"{unit_dir(unit)}/docs.parquet")
+        _scrub_decision_urls(sandbox, decisions)
         # Sorted by id for the same reason: manifest parts are id ranges.
         decisions.sort(key=lambda d: (d["id"], d["source_uri"] or ""))
         store.write_parquet(
@@ -141,6 +229,14 @@ def unit_task(ctx: TaskContext, unit: WorkUnit) -> dict[str, Any]:
     store.write_bytes(done_rel, json.dumps(summary, sort_keys=True).encode())  # the commit marker, written last
     summary["resumed"] = False
     return summary
+
+
+def _scrub_decision_urls(sandbox: StageSandbox, decisions: list[dict[str, Any]]) -> None:
+    """Personal data in the URLs of manifest rows that never reached the pii stage (dropped before it, or not
+    documents): only URLs with a query, fragment or '@' can hold any."""
+    idx = [i for i, d in enumerate(decisions) if d.get("url") and any(c in d["url"] for c in "?#@")]
+    for i, url in zip(idx, sandbox.scrub_urls([decisions[i]["url"] for i in idx]), strict=True):
+        decisions[i]["url"] = url
 
 
 # --- phase 3: shards --------------------------------------------------------------------------------------------
@@ -175,8 +271,8 @@ def _connect(ctx: TaskContext, scratch: str) -> duckdb.DuckDBPyConnection:
     """DuckDB with the run's memory budget: sorts and joins beyond it spill to local scratch, so a task's memory
     is set by the config, not by how large a shard or manifest part grows."""
     con = duckdb.connect()
-    con.execute(f"SET memory_limit='{ctx.config().executor.memory_mb}MB'")
-    con.execute(f"SET temp_directory='{scratch}'")
+    con.execute(f"SET memory_limit={sql_string(f'{ctx.config().executor.memory_mb}MB')}")
+    con.execute(f"SET temp_directory={sql_string(scratch)}")  # TMPDIR is the user's: quoted like any path
     con.execute("SET threads=1")  # the executor already runs one task per core
     con.execute("SET preserve_insertion_order=false")
     return con
@@ -186,7 +282,7 @@ def _view(con: duckdb.DuckDBPyConnection, store: Store, name: str, rels: list[st
     """A view over Parquet files of the run: read directly on local disk, through pyarrow's filesystem on S3
     (DuckDB scans the Arrow dataset lazily, with projection and filter pushdown)."""
     if store.local:
-        files = ", ".join("'" + store.path(r).replace("'", "''") + "'" for r in rels)
+        files = ", ".join(sql_string(store.path(r)) for r in rels)
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{files}])")
     else:
         dataset = ds.dataset([store.path(r) for r in rels], filesystem=store.fs, format="parquet")
@@ -217,12 +313,12 @@ def shard_task(ctx: TaskContext, task: ShardTask) -> dict[str, Any]:
     try:
         con = _connect(ctx, scratch)
         _view(con, store, "units", [f"{WORK}/units/{u}/docs.parquet" for u in task.unit_keys])
-        key = task.key.replace("'", "''")
+        key = sql_string(task.key)
         joins, drop_stage, drop_reason, drop_evidence, sizes = [], [], [], [], []
         for i, (stage_name, rel) in enumerate(task.reduce_files):
             _view(con, store, f"r{i}", [rel])
             joins.append(f"LEFT JOIN r{i} ON r{i}.id = d.id")
-            drop_stage.append(f"WHEN r{i}.drop THEN '{stage_name}'")
+            drop_stage.append(f"WHEN r{i}.drop THEN {sql_string(stage_name)}")
             drop_reason.append(f"WHEN r{i}.drop THEN r{i}.reason")
             drop_evidence.append(f"WHEN r{i}.drop THEN r{i}.evidence")
             sizes.insert(0, f"r{i}.dup_cluster_size")  # a later stage's size wins
@@ -233,7 +329,7 @@ def shard_task(ctx: TaskContext, task: ShardTask) -> dict[str, Any]:
                 COALESCE({", ".join([*sizes, size_default])})::INTEGER AS dup_cluster_size,
                 {case(drop_stage)} AS _drop_stage, {case(drop_reason)} AS _drop_reason,
                 {case(drop_evidence)} AS _drop_evidence
-            FROM units d {" ".join(joins)} WHERE d.{SHARD_KEY} = '{key}'"""
+            FROM units d {" ".join(joins)} WHERE d.{SHARD_KEY} = {key}"""
         )
         rel = shard_rel(task.key)
         kept_path = os.path.join(scratch, "shard.parquet")
@@ -253,7 +349,7 @@ def shard_task(ctx: TaskContext, task: ShardTask) -> dict[str, Any]:
                     CASE WHEN _drop_stage IS NULL THEN '{STATUS_KEPT}' ELSE 'dropped' END AS status,
                     _drop_stage AS stage, _drop_reason AS reason, _drop_evidence AS evidence,
                     CASE WHEN _drop_stage IS NULL THEN licence END AS licence,
-                    CASE WHEN _drop_stage IS NULL THEN '{rel}' END AS shard,
+                    CASE WHEN _drop_stage IS NULL THEN {sql_string(rel)} END AS shard,
                     CASE WHEN _drop_stage IS NULL
                         THEN row_number() OVER (PARTITION BY _drop_stage IS NULL ORDER BY id) - 1 END AS row,
                     {ev_select}
@@ -322,7 +418,7 @@ def manifest_task(ctx: TaskContext, task: ManifestTask) -> dict[str, Any]:
             _view(con, store, "idx", list(task.index_files))
             union += f" UNION ALL SELECT {cols} FROM idx"
         low, high = manifest_range(task.part, task.parts)  # the same ranges as manifest_part_of()
-        where = f"WHERE id >= '{low}'" + (f" AND id < '{high}'" if high else "")
+        where = f"WHERE id >= {sql_string(low)}" + (f" AND id < {sql_string(high)}" if high else "")
         path = os.path.join(scratch, "manifest.parquet")
         rows = _stream_parquet(con, f"SELECT * FROM ({union}) {where} ORDER BY id, source_uri", MANIFEST_SCHEMA, path)
         store.put_file(path, manifest_rel(task.part))

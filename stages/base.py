@@ -223,8 +223,13 @@ class GlobalStage(Stage):
 class HostEvidence:
     """Host-level captures found in the inputs (robots.txt, /.well-known/tdmrep.json), for the rights stage.
 
-    ``table`` columns: host (scheme://host[:port]), kind ("robots" | "tdmrep"), url, http_status (int),
-    headers (JSON list of [name, value]), body (binary), fetched_at, source_uri.
+    Either ``table`` (in memory: tests, small sets) or ``path`` (+ ``filesystem``): a Parquet file sorted by host
+    whose row groups the rights stage reads on demand, so a worker never holds every capture's body.
+    Columns (pipeline.schema.HOST_EVIDENCE_SCHEMA): host (scheme://host[:port]), kind ("robots" | "tdmrep"), url,
+    http_status (int), headers (JSON list of [name, value]), body (binary), fetched_at, source_uri, body_bytes,
+    truncated.
     """
 
-    table: pa.Table
+    table: pa.Table | None = None
+    path: str | None = None
+    filesystem: Any = None

@@ -57,7 +57,7 @@ class ExactDedupStage(GlobalStage):
 
         con = duckdb.connect()
         con.execute(f"SET memory_limit='{ctx.memory_mb}MB'")
-        con.execute(f"SET temp_directory='{ctx.work_dir}'")
+        con.execute("SET temp_directory=" + "'" + str(ctx.work_dir).replace("'", "''") + "'")
         con.execute("SET threads=1")  # the reduce is small next to the map; one thread keeps memory predictable
         files = ", ".join("'" + f.replace("'", "''") + "'" for f in ctx.key_files)
         con.execute(f"CREATE VIEW keys AS SELECT id, {KEY} FROM read_parquet([{files}])")

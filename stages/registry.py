@@ -24,12 +24,24 @@ STAGES: dict[str, str] = {
 
 
 def stage_class(name: str) -> type[Stage]:
+    """A registered name, or ``package.module:Class`` for a stage from another installed package."""
+    from stages.base import Stage
+
+    if ":" in name:
+        module, _, cls_name = name.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module), cls_name)
+        except (ImportError, AttributeError) as exc:
+            raise KeyError(f"cannot load stage {name!r}: {type(exc).__name__}: {exc}") from None
+        if not (isinstance(cls, type) and issubclass(cls, Stage)):
+            raise KeyError(f"{name!r} is not a Stage subclass")
+        return cls
     try:
         target = STAGES[name]
     except KeyError:
         raise KeyError(f"unknown stage {name!r}; known stages: {', '.join(sorted(STAGES))}") from None
-    module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)
+    module, cls_name = target.split(":")
+    return getattr(importlib.import_module(module), cls_name)
 
 
 def build_stage(name: str, params: dict[str, Any]) -> Stage:

@@ -29,6 +29,9 @@ def texts_of(column: pa.Array) -> list[str]:
 def _init(tokenizer_json: bytes, device: str, split_special: bool) -> None:
     global _ENCODER  # noqa: PLW0603 - one encoder per worker process, built once
     from pipeline.packs.encoders import make_encoder
+    from pipeline.procs import die_with_parent
+
+    die_with_parent()  # a SIGKILLed `sovereign pack` must not leave encoders running
 
     _ENCODER = make_encoder(tokenizer_json, device, split_special)
 

@@ -30,7 +30,7 @@ def reduce_duckdb(ctx: ReduceContext, verify_threshold: float | None) -> pa.Tabl
     con = duckdb.connect(str(db))
     try:
         con.execute(f"SET memory_limit = '{max(64, int(ctx.memory_mb))}MB'")
-        con.execute(f"SET temp_directory = '{work / 'spill'}'")
+        con.execute("SET temp_directory = " + _sql_path(work / "spill"))
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET threads = 1")  # one task per core already; each DuckDB thread holds its own buffers
         keys = ds.dataset(ctx.key_files, format="parquet", filesystem=ctx.filesystem)  # scanned lazily
@@ -48,6 +48,11 @@ def reduce_duckdb(ctx: ReduceContext, verify_threshold: float | None) -> pa.Tabl
     if not out:
         return REDUCE_SCHEMA.empty_table()
     return pa.Table.from_batches(out, REDUCE_SCHEMA).sort_by("id")
+
+
+def _sql_path(path: Path) -> str:
+    """A path as a SQL string literal: scratch lives under the user's TMPDIR, which may hold a quote."""
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _edges(con: duckdb.DuckDBPyConnection, work: Path, verify_threshold: float | None) -> None:
@@ -72,7 +77,7 @@ def _edges(con: duckdb.DuckDBPyConnection, work: Path, verify_threshold: float |
     with pq.ParquetWriter(path, EDGE_SCHEMA) as writer:
         for batch in reader:
             writer.write_table(verify_batch(batch, verify_threshold))
-    con.execute(f"CREATE TABLE edges AS SELECT a, b FROM read_parquet('{path}')")
+    con.execute(f"CREATE TABLE edges AS SELECT a, b FROM read_parquet({_sql_path(path)})")
     con.execute("DROP TABLE cand")
     path.unlink()
 

@@ -9,7 +9,6 @@ no context word crosses a seam), calls ``AnalyzerEngine.analyze`` once per chunk
 from __future__ import annotations
 
 import bisect
-import logging
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from functools import cache
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 
+from stages.pii.guard import watch_timeouts
 from stages.pii.nlp import SEP_TOKEN, IndexedContextEnhancer, TokenNlpEngine
 from stages.pii.prefilter import candidate_windows
 from stages.pii.recognizers import CATALOGUE, LANGUAGE_COUNTRIES, build_phone, phone_region
@@ -28,8 +28,7 @@ SEPARATOR = "\n" + " ".join([SEP_TOKEN] * 6) + "\n"
 NO_LANGUAGE_REGION = frozenset({"lu", "mt"})
 UNKNOWN_REGIONS = ("DE", "FR", "GB", "IT", "ES", "NL", "PL")
 
-# presidio logs every unsupported-entity and load step at INFO/WARNING; keep run logs quiet and value-free.
-logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+# presidio's logger (INFO/WARNING chatter kept out of run logs; timed-out patterns counted) is set up in guard.py.
 
 
 @dataclass(frozen=True)
@@ -118,10 +117,12 @@ class PiiEngine:
 
     def _analyze(self, text: str, lang: str, country: str | None, fast: bool = True) -> list[RecognizerResult]:
         entities, ad_hoc = self.scope(lang, country, fast)
-        return self.analyzer(lang, fast).analyze(
-            text=text, language=lang, entities=entities, ad_hoc_recognizers=ad_hoc or None,
-            score_threshold=self.threshold,
-        )  # fmt: skip
+        analyzer = self.analyzer(lang, fast)
+        with watch_timeouts():  # a pattern that ran out of time raises here: never a partly scrubbed text
+            return analyzer.analyze(
+                text=text, language=lang, entities=entities, ad_hoc_recognizers=ad_hoc or None,
+                score_threshold=self.threshold,
+            )  # fmt: skip
 
     def find_whole(self, text: str, language: str | None, country: str | None = None) -> list[Found]:
         """Plain presidio: every recognizer in scope over the whole text."""
@@ -200,7 +201,8 @@ class NerEngine:
     def find(self, text: str, language: str | None) -> list[Found]:
         if language not in self.languages:
             return []
-        results = self.analyzer.analyze(text=text, language=language, entities=["PERSON"])
+        with watch_timeouts():
+            results = self.analyzer.analyze(text=text, language=language, entities=["PERSON"])
         return [Found(r.start, r.end, r.entity_type, r.score) for r in results]
 
 

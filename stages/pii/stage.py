@@ -12,9 +12,11 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from stages.base import BatchedDocumentStage, Drop
+from stages.base import BatchedDocumentStage, Drop, StageResult
 from stages.pii.engine import Found, PiiEngine
+from stages.pii.guard import DetectorTimeout, set_regex_timeout
 from stages.pii.recognizers import CATALOGUE, DEFAULT_ENTITIES, LANGUAGE_COUNTRIES
+from stages.pii.url import scrub_urls
 
 KNOWN_ENTITIES = frozenset(CATALOGUE) | {"PHONE_NUMBER", "PERSON"}
 DEFAULT_PLACEHOLDERS = {
@@ -43,6 +45,9 @@ class PiiParams(BaseModel):
     score_threshold: float = 0.4
     spacy_model: str | list[str] | None = None  # e.g. "fr_core_news_sm": PERSON for that model's language
     chunk_chars: int = 8192  # windows joined per presidio call
+    # presidio's time budget per pattern run (None: its default, 60 s or $REGEX_TIMEOUT_SECONDS). A pattern that
+    # runs out quarantines the document (pii:detector-timeout) instead of leaving it partly scrubbed.
+    regex_timeout_s: float | None = None
 
     @field_validator("entities")
     @classmethod
@@ -78,9 +83,13 @@ def resolve(found: list[Found]) -> list[Found]:
     """Non-overlapping spans, preferring higher score, then longer, then the more specific entity (a national
     id over a card or phone number of the same length), then earlier (deterministic)."""
     chosen: list[Found] = []
+    # Characters already covered, instead of comparing with every chosen span: a page of 100k e-mail addresses
+    # made the pairwise check quadratic. Each span is checked in its own length.
+    taken = bytearray(max((f.end for f in found), default=0))
     for f in sorted(found, key=lambda f: (-f.score, f.start - f.end, GENERIC_RANK.get(f.entity, 0), f.start, f.entity)):
-        if all(f.end <= c.start or f.start >= c.end for c in chosen):
+        if f.end > f.start and taken.find(1, f.start, f.end) < 0:
             chosen.append(f)
+            taken[f.start : f.end] = b"\x01" * (f.end - f.start)
     return sorted(chosen, key=lambda f: f.start)
 
 
@@ -100,6 +109,8 @@ class PiiStage(BatchedDocumentStage):
         models = [cfg.spacy_model] if isinstance(cfg.spacy_model, str) else list(cfg.spacy_model or [])
         entities = sorted(set(cfg.entities) | ({"PERSON"} if models else set()))
         key = json.dumps([entities, cfg.languages, cfg.score_threshold, cfg.chunk_chars, models])
+        if cfg.regex_timeout_s is not None:
+            set_regex_timeout(cfg.regex_timeout_s)
         if key not in _ENGINES:
             _ENGINES[key] = PiiEngine(entities, cfg.languages, cfg.score_threshold, cfg.chunk_chars, models)
         self.engine = _ENGINES[key]
@@ -120,12 +131,30 @@ class PiiStage(BatchedDocumentStage):
         counts = Counter(f.entity for f in spans)
         return {"text": "".join(parts), "pii_counts": json.dumps(dict(counts), sort_keys=True, separators=(",", ":"))}
 
+    def _substitute(self, text: str, found: list[Found]) -> str:
+        return str(self.scrub(text, found)["text"])
+
+    def scrub_url_batch(self, docs: list[dict[str, Any]]) -> list[str]:
+        """The docs' URLs (all non-empty) with personal data replaced; raises if a detector did not finish."""
+        self.ensure_setup()
+        assert self.engine is not None
+        urls = [(d["url"], d.get("language"), country_of(d)) for d in docs]
+        return scrub_urls(self.engine.find, urls, self._substitute)
+
+    def scrub_urls(self, urls: list[str]) -> list[str]:
+        """URLs of manifest rows (documents dropped before this stage, non-document records): no language known,
+        the country comes from the TLD."""
+        return self.scrub_url_batch([{"url": u} for u in urls])
+
     def apply_batch(self, docs: list[dict[str, Any]]) -> list[dict[str, Any] | Drop | BaseException]:
         self.ensure_setup()
         assert self.engine is not None
         out: list[dict[str, Any] | Drop | BaseException] = [{"pii_counts": None} for _ in docs]
         idx = [i for i, d in enumerate(docs) if d.get("text")]
         items = [(docs[i]["text"], docs[i].get("language"), country_of(docs[i])) for i in idx]
+        # Fail closed: any detector that did not finish (a presidio timeout, RecursionError, MemoryError, any
+        # exception) on a batch is retried document by document, and only the documents that fail alone are
+        # quarantined; none is kept with its text partly scrubbed.
         try:
             results = self.engine.find(items)
         except Exception:  # noqa: BLE001 - find the one document that fails, quarantine only it
@@ -139,4 +168,32 @@ class PiiStage(BatchedDocumentStage):
         for i, item, found in zip(idx, items, results, strict=True):
             if not isinstance(out[i], BaseException):
                 out[i] = self.scrub(item[0], found)
+        self._scrub_urls(docs, out)
         return out
+
+    def _scrub_urls(self, docs: list[dict[str, Any]], out: list[dict[str, Any] | Drop | BaseException]) -> None:
+        """Adds the scrubbed ``url`` to each verdict where it changed (same fail-closed rule as the text)."""
+        idx = [i for i, d in enumerate(docs) if d.get("url") and isinstance(out[i], dict)]
+        try:
+            urls = self.scrub_url_batch([docs[i] for i in idx])
+        except Exception:  # noqa: BLE001
+            urls = []
+            for i in idx:
+                try:
+                    urls += self.scrub_url_batch([docs[i]])
+                except Exception as exc:  # noqa: BLE001
+                    out[i] = exc
+                    urls.append(docs[i]["url"])
+        for i, url in zip(idx, urls, strict=True):
+            verdict = out[i]
+            if isinstance(verdict, dict) and url != docs[i]["url"]:
+                verdict["url"] = url
+
+    def process(self, docs: pa.Table) -> StageResult:
+        result = super().process(docs)
+        # A timed-out detector is this stage's own verdict, not a crash: give it its reason (still quarantined).
+        crash = f"error:{DetectorTimeout.__name__}"
+        for row in result.decisions:
+            if row["reason"] == crash:
+                row["reason"] = DetectorTimeout.reason
+        return result

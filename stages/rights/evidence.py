@@ -1,22 +1,25 @@
 """Host-level captures (robots.txt, /.well-known/tdmrep.json): the table the engine builds, and lookups in it.
 
 The engine collects WARC response records whose URL path is /robots.txt or /.well-known/tdmrep.json from all
-inputs into ``host_evidence_table(rows)``; the rights stage indexes it once per worker (``HostIndex``).
+inputs into one Parquet file sorted by host; the rights stage indexes its metadata once per worker
+(``HostIndex``) and reads a capture's body only when a document of that host needs it.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import OrderedDict, defaultdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from pipeline.schema import HOST_EVIDENCE_SCHEMA  # one definition, shared with the engine
+from pipeline.schema import HOST_EVIDENCE_SCHEMA  # noqa: F401 - re-exported: one definition, shared with the engine
 from pipeline.schema import host_evidence_table as canonical_host_evidence_table
+from stages.rights.redact import shape
 
 ROBOTS_PATH = "/robots.txt"
 TDMREP_PATH = "/.well-known/tdmrep.json"
@@ -105,35 +108,131 @@ def header_values(pairs: list[tuple[str, str]], name: str) -> list[str]:
     return [v.strip() for n, v in pairs if n.strip().lower() == lname]
 
 
-@dataclass(frozen=True)
 class Capture:
-    host: str
-    kind: str
-    url: str
-    http_status: int | None
-    headers: str | None
-    body: bytes | None
-    fetched_at: str | None
-    source_uri: str | None
+    """One capture's metadata; its headers and body are read on demand from where the index keeps them."""
+
+    __slots__ = ("host", "kind", "url", "http_status", "fetched_at", "source_uri", "truncated", "_row", "_bodies")
+
+    def __init__(self, row: dict[str, Any], index: int, bodies: _Bodies) -> None:
+        self.host: str = row.get("host") or ""
+        self.kind: str = row.get("kind") or ""
+        self.url: str = row.get("url") or ""
+        self.http_status: int | None = row.get("http_status")
+        self.fetched_at: str | None = row.get("fetched_at")
+        self.source_uri: str | None = row.get("source_uri")
+        self.truncated: bool = bool(row.get("truncated"))
+        self._row = index
+        self._bodies = bodies
+
+    @property
+    def headers(self) -> str | None:
+        return self._bodies.get(self._row)[0]
+
+    @property
+    def body(self) -> bytes | None:
+        return self._bodies.get(self._row)[1]
 
     def ref(self) -> dict[str, Any]:
         """What identifies the capture in evidence."""
-        return {"url": self.url, "status": self.http_status, "fetched_at": self.fetched_at, "source": self.source_uri}
+        # The capture's URL may carry a query (robots.txt?user=...): shaped like every value quoted from the crawl.
+        out = {"url": shape(self.url), "status": self.http_status, "fetched_at": self.fetched_at}
+        out["source"] = self.source_uri
+        if self.truncated:
+            out["truncated"] = True  # the body was cut at the ingest's cap (pipeline.ingest.CAPTURE_MAX_BYTES)
+        return out
+
+
+_META_COLUMNS = ("host", "kind", "url", "http_status", "fetched_at", "source_uri", "truncated")
+
+
+class _Bodies:
+    """Headers and bodies by row: from an in-memory table, or from a Parquet file one row group at a time (the
+    merged evidence file's groups hold a few MiB), with the last few groups cached."""
+
+    def __init__(self, table: pa.Table | None = None, path: str | None = None, filesystem: Any = None) -> None:
+        self.table = table.select(["headers", "body"]) if table is not None else None
+        self.file = pq.ParquetFile(path, filesystem=filesystem) if path is not None else None
+        self.starts: list[int] = []
+        if self.file is not None:
+            n = 0
+            for g in range(self.file.metadata.num_row_groups):
+                self.starts.append(n)
+                n += self.file.metadata.row_group(g).num_rows
+        self.groups: BoundedCache = BoundedCache(4)
+
+    def metadata(self) -> pa.Table:
+        if self.file is not None:
+            names = [c for c in _META_COLUMNS if c in self.file.schema_arrow.names]
+            return self.file.read(columns=names)
+        return pa.table({})
+
+    def get(self, row: int) -> tuple[str | None, bytes | None]:
+        if self.table is not None:
+            return self.table.column("headers")[row].as_py(), self.table.column("body")[row].as_py()
+        assert self.file is not None
+        g = bisect.bisect_right(self.starts, row) - 1
+        if g not in self.groups:
+            self.groups[g] = self.file.read_row_group(g, columns=["headers", "body"])
+        group = self.groups[g]
+        i = row - self.starts[g]
+        return group.column("headers")[i].as_py(), group.column("body")[i].as_py()
+
+
+class BoundedCache(OrderedDict):
+    """A dict that keeps its `maxsize` most recently used entries (parsed captures, row groups), so what a worker
+    holds does not grow with the number of hosts it meets."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+    def __getitem__(self, key: Any) -> Any:
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.maxsize:
+            self.popitem(last=False)
 
 
 class HostIndex:
-    """Captures by (host, kind) and by URL (for redirects); chooses the capture in force for a document."""
+    """Captures by (host, kind) and by URL (for redirects); chooses the capture in force for a document.
 
-    def __init__(self, table: pa.Table | None) -> None:
+    Only metadata is held per capture; headers and bodies stay where the evidence is (see _Bodies)."""
+
+    def __init__(self, table: pa.Table | None = None) -> None:
         self.by_host: dict[tuple[str, str], list[Capture]] = defaultdict(list)
         self.by_url: dict[str, list[Capture]] = defaultdict(list)
         if table is not None and table.num_rows:
-            for row in table.select([f.name for f in HOST_EVIDENCE_SCHEMA]).to_pylist():
-                cap = Capture(**row)
-                # Re-derive the key from the URL so ":443"-style default ports match the documents' hosts.
-                key = host_key(cap.url or "") or (cap.host or "").lower()
-                self.by_host[(key, cap.kind)].append(cap)
-                self.by_url[cap.url].append(cap)
+            names = [c for c in _META_COLUMNS if c in table.column_names]
+            self._add(table.select(names), _Bodies(table=table))
+        self._sort()
+
+    @classmethod
+    def from_evidence(cls, evidence: Any, extra: pa.Table | None = None) -> HostIndex:
+        """From a stages.base.HostEvidence (a table, or a file read lazily) plus extra captures in memory."""
+        index = cls(extra)
+        if evidence is not None and evidence.path is not None:
+            bodies = _Bodies(path=evidence.path, filesystem=evidence.filesystem)
+            index._add(bodies.metadata(), bodies)
+        elif evidence is not None and evidence.table is not None and evidence.table.num_rows:
+            names = [c for c in _META_COLUMNS if c in evidence.table.column_names]
+            index._add(evidence.table.select(names), _Bodies(table=evidence.table))
+        index._sort()
+        return index
+
+    def _add(self, meta: pa.Table, bodies: _Bodies) -> None:
+        for i, row in enumerate(meta.to_pylist()):
+            cap = Capture(row, i, bodies)
+            # Re-derive the key from the URL so ":443"-style default ports match the documents' hosts.
+            key = host_key(cap.url or "") or (cap.host or "").lower()
+            self.by_host[(key, cap.kind)].append(cap)
+            self.by_url[cap.url].append(cap)
+
+    def _sort(self) -> None:
         for caps in list(self.by_host.values()) + list(self.by_url.values()):
             caps.sort(key=lambda c: (c.fetched_at or "", c.url, c.source_uri or ""))
 

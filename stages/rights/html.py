@@ -11,6 +11,9 @@ from typing import Any
 
 import lxml.etree
 
+from stages import html_guard
+from stages.base import StageError
+
 # Elements worth looking at; anchors only when they point at a licence host (a page has hundreds of links).
 _HOSTS = (
     "creativecommons.org",
@@ -80,14 +83,35 @@ def _parser(charset: str | None) -> lxml.etree.HTMLParser:
         return lxml.etree.HTMLParser(encoding="utf-8", collect_ids=False)
 
 
-def parse_html(raw: bytes, charset: str | None = None) -> HtmlSignals:
-    sig = HtmlSignals()
+def _too_deep(parser: lxml.etree.HTMLParser) -> bool:
+    """libxml2 stopped at its depth limit (256): everything after the deep subtree is missing from the tree."""
+    return any(e.type == lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT for e in parser.error_log)
+
+
+def _parse(raw: bytes, charset: str | None) -> tuple[Any, bool]:
+    """(root or None, whether libxml2 stopped at its depth limit)."""
+    parser = _parser(charset)
     try:
-        root = lxml.etree.fromstring(raw, parser=_parser(charset))
+        root = lxml.etree.fromstring(raw, parser=parser)
     except (lxml.etree.ParserError, ValueError):
-        return sig  # not HTML: no signals
+        return None, False  # not HTML: no signals
+    return root, _too_deep(parser)
+
+
+def parse_html(raw: bytes, charset: str | None = None) -> HtmlSignals:
+    """The page's rights signals. Attribute floods are trimmed and nesting past libxml2's limit flattened first
+    (stages/html_guard.py), so signals after a deep subtree are seen; raises StageError (the document is
+    quarantined, never kept unscanned) when the page cannot be read whole even then."""
+    sig = HtmlSignals()
+    if html_guard.may_flood_attributes(raw):
+        raw = html_guard.limit_bytes(raw)
+    root, deep = _parse(raw, charset)
+    if deep:
+        root, deep = _parse(html_guard.limit_bytes(raw, html_guard.MAX_DEPTH), charset)
+        if deep:
+            raise StageError("rights: HTML nested too deep to scan for opt-out signals")
     if root is None:
-        return sig  # empty document (lxml.html.document_fromstring's ParserError)
+        return sig  # not HTML, or an empty document (lxml.html.document_fromstring's ParserError)
     for el in root.iter(*_TAGS):
         tag = el.tag
         # The selection: meta[@name or @property], link|a[@href and (@rel or <licence host in @href>)],

@@ -2,6 +2,7 @@
 
 Every drop names the signal (header line, meta tag, robots.txt group and rule, tdmrep.json entry) and the policy
 rule; every keep carries the same in ``_rights_evidence``. Host captures are parsed once per host and worker.
+Values quoted from the crawl pass through ``stages.rights.redact.shape`` (no personal data in evidence).
 """
 
 from __future__ import annotations
@@ -18,13 +19,25 @@ from pipeline.config import ConfigError, format_validation_error
 from stages.base import DocumentStage, Drop, StageError
 from stages.rights import tdmrep
 from stages.rights.aipref import parse_content_signal, parse_content_usage
-from stages.rights.evidence import Capture, HostIndex, header_pairs, header_values, host_key, load_robots_source
+from stages.rights.evidence import (
+    BoundedCache,
+    Capture,
+    HostIndex,
+    header_pairs,
+    header_values,
+    host_key,
+    load_robots_source,
+)
 from stages.rights.evidence import host_evidence_table as _host_table
 from stages.rights.html import HtmlSignals, parse_html
 from stages.rights.licences import TRAINING_ORDER, LicenceMatch, LicenceMatcher, load_dcat
 from stages.rights.policy import Policy, canonical_sha256, load_policy, load_registry, policy_for_source
+from stages.rights.redact import shape, shape_all
 from stages.rights.robots import RobotsFile, decode_robots
 from stages.rights.signals import optout_directives, split_x_robots
+
+# Parsed robots.txt / tdmrep.json files kept per worker (most recently used): bounded whatever the host count.
+_PARSED_CAPTURES = 64
 
 # Where a licence was found, strongest first (licence column and catalogue, then rel=license, ...).
 _LICENCE_RANK = [
@@ -96,8 +109,8 @@ class RightsStage(DocumentStage):
         self.index = HostIndex(None)
         self.dcat: dict[str, str] = {}
         self._source_policies: dict[str | None, Policy] = {}
-        self._robots: dict[tuple, RobotsFile | None] = {}
-        self._tdm_files: dict[tuple, tdmrep.TdmRepFile] = {}
+        self._robots: dict[tuple, RobotsFile | None] = BoundedCache(_PARSED_CAPTURES)
+        self._tdm_files: dict[tuple, tdmrep.TdmRepFile] = BoundedCache(_PARSED_CAPTURES)
         self._ai_sets: dict[int, tuple[Policy, set[str]]] = {}  # id(policy) -> (policy kept alive, agents)
 
     def describe(self) -> dict[str, Any]:
@@ -112,15 +125,8 @@ class RightsStage(DocumentStage):
         return out
 
     def setup(self) -> None:
-        table = self.host_evidence.table if self.host_evidence is not None else None
-        if self.cfg.robots_source:
-            extra = _host_table(load_robots_source(self.cfg.robots_source))
-            table = (
-                extra
-                if table is None
-                else pa.concat_tables([table.select(extra.schema.names).cast(extra.schema), extra])
-            )
-        self.index = HostIndex(table)
+        extra = _host_table(load_robots_source(self.cfg.robots_source)) if self.cfg.robots_source else None
+        self.index = HostIndex.from_evidence(self.host_evidence, extra)  # bodies read on demand, not held
         if self.cfg.dcat_catalogue:
             try:
                 self.dcat = load_dcat(self.cfg.dcat_catalogue)
@@ -185,6 +191,7 @@ class RightsStage(DocumentStage):
         if cap is None:
             return None, {"result": "missing", "host": host}
         final, chain = self.index.follow(cap, policy.robots.max_redirects, policy.robots.snapshot)
+        chain = shape_all(chain)  # Location targets are the site's free-form URLs
         ref = cap.ref()
         if len(chain) > 1:
             ref["redirects"] = chain
@@ -236,12 +243,13 @@ class RightsStage(DocumentStage):
             note["agents_evaluated"] = len(agents)
             if denied:
                 note["result"] = "disallow"
-                first = denied[0]
+                first = denied[0].evidence()
+                first["rule"] = shape(first["rule"])  # the site's path pattern
                 checks.drop(
                     "rights:robots-disallow",
                     "signals.robots_txt; ai_user_agents",
                     robots=note["capture"],
-                    **first.evidence(),
+                    **first,
                     agents_disallowed=[v.agent for v in denied],
                 )
                 return
@@ -262,7 +270,7 @@ class RightsStage(DocumentStage):
                         f"signals.robots_content_{kind}; training labels",
                         robots=note["capture"],
                         agent=agent,
-                        line=rule.line[:300],
+                        line=shape(rule.line),
                         labels=lab,
                     )
                     break
@@ -330,16 +338,19 @@ class RightsStage(DocumentStage):
                 pref = parse_content_usage(value)
                 if not pref.readable:
                     rule = f"unreadable.content_usage={policy.unreadable.content_usage}"
-                    checks.notes.setdefault("content_usage_unreadable", []).append(pref.raw)
+                    unreadable = checks.notes.setdefault("content_usage_unreadable", [])
+                    if len(unreadable) < 10:  # bounded: a response may repeat the header thousands of times
+                        unreadable.append(shape(pref.raw))
                     if policy.unreadable.content_usage == "drop":
-                        checks.drop("rights:content-usage-unreadable", rule, header=f"Content-Usage: {pref.raw}")
+                        header = f"Content-Usage: {shape(pref.raw)}"
+                        checks.drop("rights:content-usage-unreadable", rule, header=header)
                     continue
                 labels = pref.disallowed(policy.aipref_training_labels)
                 if labels:
                     checks.drop(
                         "rights:content-usage-header",
                         "signals.content_usage_header; aipref_training_labels",
-                        header=f"Content-Usage: {pref.raw}",
+                        header=f"Content-Usage: {shape(pref.raw)}",
                         labels=labels,
                     )
         if sig.content_signal_header:
@@ -349,7 +360,7 @@ class RightsStage(DocumentStage):
                     checks.drop(
                         "rights:content-signal-header",
                         "signals.content_signal_header",
-                        header=f"Content-Signal: {value[:300]}",
+                        header=f"Content-Signal: {shape(value)}",
                         labels=labels,
                     )
         if sig.x_robots_tag:
@@ -362,7 +373,7 @@ class RightsStage(DocumentStage):
                     checks.drop(
                         "rights:x-robots-tag",
                         f"signals.x_robots_tag; robots_directives.{scope}",
-                        header=f"X-Robots-Tag: {value[:300]}",
+                        header=f"X-Robots-Tag: {shape(value)}",
                         directives=hit,
                     )
 
@@ -379,7 +390,7 @@ class RightsStage(DocumentStage):
                     checks.drop(
                         "rights:meta-robots",
                         f"signals.meta_robots; robots_directives.{scope}",
-                        meta=f'<meta name="{name}" content="{content[:200]}">',
+                        meta=f'<meta name="{name}" content="{shape(content)}">',
                         directives=hit,
                     )
 
@@ -389,19 +400,19 @@ class RightsStage(DocumentStage):
         if isinstance(metadata.get("licence"), str) and metadata["licence"].strip():
             hit = self.matcher.from_value(metadata["licence"])
             if hit:
-                found.append(("metadata", hit, f"licence column: {metadata['licence'][:200]}"))
+                found.append(("metadata", hit, f"licence column: {shape(metadata['licence'])}"))
             else:
-                checks.notes["licence_unrecognised"] = metadata["licence"][:200]
+                checks.notes["licence_unrecognised"] = shape(metadata["licence"])
         dataset = metadata.get("dataset")
         if isinstance(dataset, str) and dataset in self.dcat:
             hit = self.matcher.from_value(self.dcat[dataset])
             if hit:
-                found.append(("dcat", hit, f"DCAT dct:license of {dataset[:200]}: {self.dcat[dataset][:200]}"))
+                found.append(("dcat", hit, f"DCAT dct:license of {shape(dataset)}: {shape(self.dcat[dataset])}"))
         if html is not None:
             for link in html.licence_links:
                 hit = self.matcher.from_url(link.url)
                 if hit:
-                    found.append((link.where, hit, link.tag))
+                    found.append((link.where, hit, shape(link.tag, 300) or ""))
         text_hit = self.matcher.from_text(doc.get("text") or "")
         if text_hit:
             found.append(("text", text_hit, f"phrase in text: {text_hit.matched}"))
@@ -433,7 +444,7 @@ class RightsStage(DocumentStage):
             "registry_entry": entry.id,
             "training": entry.training,
             "where": where,
-            "signal": signal[:300],
+            "signal": signal,  # bounded where it was built (shape, registry phrases)
             "rule": rule,
         }
         if len(distinct) > 1:

@@ -3,15 +3,22 @@
 Only the value 1 reserves, 0 does not; anything else is a protocol error and counts as unset (spec 1.1).
 Location patterns follow robots.txt path rules (``*``, ``$``, percent-decoding); the first matching rule in
 array order wins (spec "Technique: file at origin").
+
+A site's file may hold hundreds of thousands of rules and is consulted for every page of the site, so rules are
+indexed by their literal prefix (the pattern up to its first ``*``, or without its final ``$``): every match starts
+with that prefix, so a lookup only tries the rules whose prefix is one of the path's own prefixes, in array order.
+Evidence values (locations, policy URLs, header and meta values) are shaped by ``stages.rights.redact``.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from stages.rights.robots import _pattern, _quote_path
+from stages.rights.redact import shape
+from stages.rights.robots import _quote_path, _quote_pattern, _URLPattern
 
 
 @dataclass
@@ -34,12 +41,39 @@ def reservation_value(value: Any) -> int | None:
     return None
 
 
-@dataclass
 class _Rule:
-    index: int
-    location: str
-    pattern: Any
-    entry: dict[str, Any]
+    """One entry with a location. The protego pattern is built on first use: a file of 200k rules is parsed once
+    per worker, but a site's pages meet only the few rules their paths' prefixes select."""
+
+    __slots__ = ("index", "location", "quoted", "entry", "_pattern")
+
+    def __init__(self, index: int, location: str, entry: dict[str, Any]) -> None:
+        self.index = index
+        self.location = location
+        self.entry = entry
+        self.quoted: str = _quote_pattern(location) if _quote_pattern is not None else ""
+        self._pattern: Any = None
+
+    @property
+    def pattern(self) -> Any:
+        if self._pattern is None and self.quoted:
+            self._pattern = _URLPattern(self.quoted)
+        return self._pattern
+
+
+def _literal_prefix(text: str) -> str:
+    """What every path the quoted (protego) pattern matches starts with."""
+    star = text.find("*")
+    if star >= 0:
+        return text[:star]
+    return text[:-1] if text.endswith("$") else text
+
+
+def _shown_reservation(value: Any) -> Any:
+    """The entry's tdm-reservation as evidence: the spec's values as they are, anything else shaped."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return shape(value if isinstance(value, str) else f"<{type(value).__name__}>", 40)
 
 
 class TdmRepFile:
@@ -48,6 +82,8 @@ class TdmRepFile:
     def __init__(self, body: bytes | None) -> None:
         self.rules: list[_Rule] = []
         self.error: str | None = None
+        self._by_prefix: dict[str, list[_Rule]] = {}  # literal prefix -> its rules in array order
+        self._prefix_lengths: list[int] = []  # the distinct prefix lengths, ascending
         try:
             data = json.loads((body or b"").decode("utf-8-sig"))
         except (ValueError, UnicodeDecodeError):
@@ -58,20 +94,53 @@ class TdmRepFile:
             return
         for i, entry in enumerate(data):
             if isinstance(entry, dict) and isinstance(entry.get("location"), str) and entry["location"]:
-                self.rules.append(_Rule(i, entry["location"], _pattern(entry["location"]), entry))
+                self.rules.append(_Rule(i, entry["location"], entry))
+        for rule in self.rules:
+            if rule.quoted:  # a pattern that quotes to nothing never matches
+                self._by_prefix.setdefault(_literal_prefix(rule.quoted), []).append(rule)
+        self._prefix_lengths = sorted({len(p) for p in self._by_prefix})
+
+    def candidates(self, path: str) -> list[list[_Rule]]:
+        """The rule lists (each in array order) whose prefix starts ``path``: O(distinct prefix lengths <= path)."""
+        out = []
+        for n in self._prefix_lengths:
+            if n > len(path):
+                break
+            hit = self._by_prefix.get(path[:n])
+            if hit:
+                out.append(hit)
+        return out
+
+    def first(self, url: str) -> _Rule | None:
+        """The first rule (in array order) whose location matches the URL's path (+ query): the candidate lists
+        merged by array index, so the first match found is the one a scan of every rule would find."""
+        path = _quote_path(url)
+        for rule in heapq.merge(*self.candidates(path), key=lambda r: r.index):
+            if rule.pattern.match(path):
+                return rule
+        return None
 
     def match(self, url: str) -> TdmValue | None:
-        """The first rule whose location matches the URL's path (+ query), or None (unset)."""
-        path = _quote_path(url)
-        for rule in self.rules:
-            if rule.pattern is not None and rule.pattern.match(path):
-                entry = rule.entry
-                value = reservation_value(entry.get("tdm-reservation"))
-                policy = entry.get("tdm-policy") if value == 1 and isinstance(entry.get("tdm-policy"), str) else None
-                shown = {k: entry[k] for k in ("location", "tdm-reservation", "tdm-policy") if k in entry}
-                signal = json.dumps(shown, ensure_ascii=False, sort_keys=True)[:300]
-                return TdmValue(value, policy, "tdmrep.json", f"[{rule.index}] {signal}", valid=value is not None)
-        return None
+        """The value of the first matching rule, or None (unset)."""
+        rule = self.first(url)
+        return None if rule is None else self._value(rule)
+
+    @staticmethod
+    def _value(rule: _Rule) -> TdmValue:
+        entry = rule.entry
+        value = reservation_value(entry.get("tdm-reservation"))
+        raw_policy = entry.get("tdm-policy")
+        policy = shape(raw_policy) if value == 1 and isinstance(raw_policy, str) else None
+        shown: dict[str, Any] = {"location": shape(rule.location)}
+        if "tdm-reservation" in entry:
+            shown["tdm-reservation"] = _shown_reservation(entry["tdm-reservation"])
+        if "tdm-policy" in entry:
+            shown["tdm-policy"] = shape(raw_policy) if isinstance(raw_policy, str) else _shown_reservation(raw_policy)
+        signal = json.dumps(shown, ensure_ascii=False, sort_keys=True)
+        return TdmValue(value, policy, "tdmrep.json", f"[{rule.index}] {signal}", valid=value is not None)
+
+
+_SHOWN = 4  # repeated header or meta values quoted in evidence; the decision reads them all
 
 
 def _from_values(reservations: list[str], policies: list[str], technique: str, signal: str) -> TdmValue | None:
@@ -80,21 +149,23 @@ def _from_values(reservations: list[str], policies: list[str], technique: str, s
     valid = [v for v in (reservation_value(r) for r in reservations) if v is not None]
     # Repeated values that disagree: the reservation wins (conservative; the spec does not say).
     value = 1 if 1 in valid else (valid[0] if valid else None)
-    policy = policies[0][:300] if policies and value == 1 else None
+    policy = shape(policies[0]) if policies and value == 1 else None
     return TdmValue(value, policy, technique, signal, valid=value is not None)
 
 
 def from_header(reservations: list[str], policies: list[str]) -> TdmValue | None:
-    line = "; ".join(f"tdm-reservation: {v[:40]}" for v in reservations)
+    line = "; ".join(f"tdm-reservation: {shape(v, 40)}" for v in reservations[:_SHOWN])
+    line += "; …" if len(reservations) > _SHOWN else ""  # a header repeated 10k times stays a short line
     if policies:
-        line += f"; tdm-policy: {policies[0][:200]}"
+        line += f"; tdm-policy: {shape(policies[0])}"
     return _from_values(reservations, policies, "header", line)
 
 
 def from_meta(reservations: list[str], policies: list[str]) -> TdmValue | None:
-    tag = " ".join(f'<meta name="tdm-reservation" content="{v[:40]}">' for v in reservations)
+    tag = " ".join(f'<meta name="tdm-reservation" content="{shape(v, 40)}">' for v in reservations[:_SHOWN])
+    tag += " …" if len(reservations) > _SHOWN else ""
     if policies:
-        tag += f' <meta name="tdm-policy" content="{policies[0][:200]}">'
+        tag += f' <meta name="tdm-policy" content="{shape(policies[0])}">'
     return _from_values(reservations, policies, "meta", tag)
 
 

@@ -1,0 +1,438 @@
+"""The one stage-running path: a child process per worker that holds the run's stages and runs batches through
+them under a time and memory budget per document.
+
+Crawled input is hostile: a regex can backtrack for hours, a parser can go quadratic on deep nesting, a library can
+crash the interpreter or allocate gigabytes. None of that can be interrupted from inside the process that runs it
+(C code ignores Python signals), so the stages run in a child the worker can watch and kill:
+
+- a batch gets ``doc_timeout_s + n * BATCH_SLACK_S`` of the child's CPU time (wall time 3x that as a backstop) and
+  ``memory_mb`` of resident memory; the child reports which stage it is in;
+- when a batch overruns, crashes or outgrows the budget, the child is killed and started again, and the batch is
+  replayed one document at a time, each with ``doc_timeout_s``: only the documents that overrun again are
+  quarantined (``error:timeout``, ``error:memory-limit``, ``error:worker-crash``), the others come out exactly as
+  they would have in the batch (stages are per-document; the batched ones give the same verdicts for a batch of
+  one).
+
+CPU time rather than wall time decides, so a loaded machine does not quarantine a document that an idle one keeps.
+The child is a fresh interpreter (``python -m pipeline.sandbox``), not a fork or a multiprocessing spawn: Spark and
+Ray worker processes run threads and have their own ``__main__``, and neither survives a fork or re-import well.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import select
+import signal
+import struct
+import subprocess
+import sys
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline.schema import STATUS_QUARANTINED
+from stages.base import StageError, decision_row
+
+BATCH_SLACK_S = 0.25  # CPU seconds per document a batch may take on top of one document's budget
+WALL_FACTOR = 3.0  # wall-clock backstop, for a child that blocks without using CPU
+POLL_S = 0.05
+START_TIMEOUT_S = 300.0  # loading models on a cold, busy node
+_FRAME = struct.Struct(">Q")
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+class SandboxError(StageError):
+    """The sandbox cannot run at all (the stages do not load, the budget is below what they need)."""
+
+
+@dataclass
+class _Overrun:
+    reason: str  # error:timeout | error:memory-limit | error:worker-crash
+    evidence: dict[str, Any]
+
+
+# --- framing: length-prefixed pickles over pipes (the child is our own code, started by us) -----------------------
+
+
+def _write_frame(fd: int, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_FRAME.pack(len(data)) + data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_frame(fd: int) -> Any:
+    (size,) = _FRAME.unpack(_read_exact(fd, _FRAME.size))
+    return pickle.loads(_read_exact(fd, size))
+
+
+class _FrameReader:
+    """Non-blocking reads of whole frames, so the parent can watch the clock and the child's memory meanwhile."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = bytearray()
+        os.set_blocking(fd, False)
+
+    def poll(self, timeout: float) -> Any | None:
+        """A frame if one is complete within ``timeout`` seconds, else None. EOFError when the child is gone."""
+        frame = self._take()
+        if frame is not None:
+            return frame
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return None
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 22)
+            except BlockingIOError:
+                break
+            if not chunk:
+                if self._take() is None:
+                    raise EOFError
+                break
+            self.buf += chunk
+        return self._take()
+
+    def _take(self) -> Any | None:
+        if len(self.buf) < _FRAME.size:
+            return None
+        (size,) = _FRAME.unpack_from(self.buf)
+        if len(self.buf) < _FRAME.size + size:
+            return None
+        data = bytes(self.buf[_FRAME.size : _FRAME.size + size])
+        del self.buf[: _FRAME.size + size]
+        return pickle.loads(data)
+
+
+# --- the child's resources as the parent sees them -------------------------------------------------------------
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE / (1 << 20)
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def strip_url(url: str) -> str:
+    """scheme://host/path of a URL: what is left when its query, fragment or userinfo could not be checked."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:
+        return ""
+
+
+# --- the parent side ---------------------------------------------------------------------------------------------
+
+
+class StageSandbox:
+    """Runs batches through the run's stages in a child process, within the per-document budget."""
+
+    def __init__(self, run_uri: str, config_json: str, doc_timeout_s: float, memory_mb: int) -> None:
+        self.run_uri = run_uri
+        self.config_json = config_json
+        self.doc_timeout_s = doc_timeout_s
+        self.memory_mb = memory_mb
+        self.stage_names: list[str] = []
+        self.schema: pa.Schema | None = None  # columns a work unit keeps (stage_runner.unit_schema), from the child
+        self.scrubs_urls = False  # a stage of the run (pii) can scrub URLs
+        self.restarts = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._to_child = -1
+        self._reader: _FrameReader | None = None
+
+    # lifecycle
+    def _start(self) -> None:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[1])  # where `pipeline` and `stages` are importable from
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self._proc = subprocess.Popen(  # noqa: S603 - our own module, our own interpreter
+            [sys.executable, "-m", "pipeline.sandbox", str(to_child_r), str(from_child_w)],
+            pass_fds=(to_child_r, from_child_w),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # stages never print data; keep the protocol pipes clean
+            env=env,
+            start_new_session=False,
+        )
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._to_child = to_child_w
+        self._reader = _FrameReader(from_child_r)
+        _write_frame(self._to_child, ("setup", self.run_uri, self.config_json))
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                msg = self._reader.poll(POLL_S * 4)
+            except EOFError:
+                code = self._proc.wait()
+                self._close()
+                raise SandboxError(f"the stage process exited while loading the stages (exit code {code})") from None
+            if msg is not None:
+                break
+            if time.monotonic() > deadline:
+                self._kill()
+                raise SandboxError(f"the stages did not load within {START_TIMEOUT_S:.0f} s")
+        if msg[0] == "fatal":
+            self._kill()
+            raise SandboxError(msg[1])
+        _, self.stage_names, self.schema, rss, self.scrubs_urls = msg
+        if rss > 0.75 * self.memory_mb:
+            self._kill()
+            raise SandboxError(
+                f"the stages need {rss:.0f} MB once loaded; executor.memory_mb={self.memory_mb} leaves too little "
+                f"room for documents (set it to at least {int(rss / 0.75) + 1})"
+            )
+
+    def _alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _kill(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._close()
+
+    def _close(self) -> None:
+        if self._to_child >= 0:
+            os.close(self._to_child)
+            self._to_child = -1
+        if self._reader is not None:
+            os.close(self._reader.fd)
+            self._reader = None
+        self._proc = None
+
+    def close(self) -> None:
+        if self._alive() and self._to_child >= 0:
+            try:
+                _write_frame(self._to_child, ("exit",))
+                self._proc.wait(timeout=5)  # type: ignore[union-attr]
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self._kill()
+
+    def unit_schema(self) -> pa.Schema:
+        """The unit schema of the run's stages, as the child built them (the parent never imports the stages'
+        heavy modules)."""
+        if not self._alive():
+            self._start()
+        assert self.schema is not None
+        return self.schema
+
+    # running
+    def _attempt(self, request: pa.Table | tuple[str, Any], budget_s: float) -> tuple[Any, _Overrun | None]:
+        """Send one batch (or another request); (result, None) or (None, overrun) with the child killed."""
+        if not self._alive():
+            self._start()
+        assert self._proc is not None and self._reader is not None
+        pid = self._proc.pid
+        cpu0 = _cpu_seconds(pid)
+        wall0 = time.monotonic()
+        stage = None
+        try:
+            _write_frame(self._to_child, request if isinstance(request, tuple) else ("batch", request))
+            while True:
+                msg = self._reader.poll(POLL_S)
+                if msg is not None:
+                    if msg[0] == "stage":
+                        stage = msg[1]
+                        continue
+                    if msg[0] == "result":
+                        return msg[1:], None
+                    if msg[0] == "fatal":  # a stage broke outside any document (e.g. lost its model)
+                        self._kill()
+                        raise SandboxError(msg[1])
+                cpu = _cpu_seconds(pid) - cpu0
+                wall = time.monotonic() - wall0
+                if cpu > budget_s or wall > WALL_FACTOR * budget_s:
+                    self._kill()
+                    return None, _Overrun(
+                        "error:timeout", {"error": "timeout", "limit_s": round(budget_s, 3), "stage": stage}
+                    )
+                rss = _rss_mb(pid)
+                if rss > self.memory_mb:
+                    self._kill()
+                    return None, _Overrun(
+                        "error:memory-limit", {"error": "memory-limit", "limit_mb": self.memory_mb, "stage": stage}
+                    )
+        except (EOFError, BrokenPipeError):
+            code = self._proc.wait() if self._proc is not None else None
+            self._close()
+            died = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            return None, _Overrun("error:worker-crash", {"error": "worker-crash", "exit": died, "stage": stage})
+
+    def run(self, table: pa.Table) -> tuple[pa.Table, list[dict[str, Any]], Counter]:
+        """(kept documents, decision rows, seconds per stage) for one batch."""
+        budget = self.doc_timeout_s + BATCH_SLACK_S * table.num_rows
+        result, overrun = self._attempt(table, budget)
+        if overrun is None:
+            kept, decisions, seconds = result
+            return kept, decisions, seconds
+        if table.num_rows == 1:
+            return self._quarantined(table, overrun)
+        # Replay one document at a time: only the ones that overrun on their own are quarantined.
+        self.restarts += 1
+        kept_parts: list[pa.Table] = []
+        decisions: list[dict[str, Any]] = []
+        seconds: Counter = Counter()
+        for i in range(table.num_rows):
+            one = table.slice(i, 1)
+            result, overrun = self._attempt(one, self.doc_timeout_s)
+            if overrun is not None:
+                self.restarts += 1
+                k, d, _ = self._quarantined(one, overrun)
+                decisions.extend(d)
+                continue
+            k, d, s = result
+            if k.num_rows:
+                kept_parts.append(k)
+            decisions.extend(d)
+            seconds.update(s)
+        if kept_parts:
+            kept = pa.concat_tables(kept_parts, promote_options="permissive")
+        else:
+            kept = table.slice(0, 0)
+        return kept, decisions, seconds
+
+    def scrub_urls(self, urls: list[str]) -> list[str]:
+        """URLs with personal data replaced by the run's pii stage (identity when the run has none): the manifest
+        rows of documents dropped before that stage carry their URL too. Over budget or crashed, the URLs lose
+        their query, fragment and userinfo instead (fail closed)."""
+        if not self._alive():
+            self._start()
+        if not urls or not self.scrubs_urls:
+            return urls
+        result, overrun = self._attempt(("urls", urls), self.doc_timeout_s + BATCH_SLACK_S * len(urls))
+        if overrun is not None:
+            self.restarts += 1
+            return [strip_url(u) for u in urls]
+        return result[0]
+
+    def _quarantined(self, one: pa.Table, overrun: _Overrun) -> tuple[pa.Table, list[dict[str, Any]], Counter]:
+        doc = one.select([c for c in one.column_names if c != "_raw"]).to_pylist()[0]
+        stage = overrun.evidence.get("stage") or "sandbox"
+        row = decision_row(doc, stage, overrun.reason, overrun.evidence, STATUS_QUARANTINED)
+        return one.slice(0, 0), [row], Counter()
+
+
+_SANDBOXES: dict[tuple[str, str], StageSandbox] = {}
+
+
+def sandbox_for(run_uri: str, config_json: str, doc_timeout_s: float, memory_mb: int) -> StageSandbox:
+    """One sandbox per worker process and run config (its child keeps the loaded models between tasks)."""
+    key = (run_uri, config_json)
+    if key not in _SANDBOXES:
+        for old in _SANDBOXES.values():
+            old.close()
+        _SANDBOXES.clear()
+        _SANDBOXES[key] = StageSandbox(run_uri, config_json, doc_timeout_s, memory_mb)
+    return _SANDBOXES[key]
+
+
+@atexit.register
+def close_all() -> None:
+    """Stop this process's stage children (the driver calls it after the map phase when it ran units inline)."""
+    for box in _SANDBOXES.values():
+        box.close()
+    _SANDBOXES.clear()
+
+
+# --- the child ---------------------------------------------------------------------------------------------------
+
+
+def _child(read_fd: int, write_fd: int) -> None:
+    from pipeline.procs import die_with_parent
+
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    from pipeline.stage_runner import _run_stage, unit_schema
+
+    msg = _read_frame(read_fd)
+    if msg[0] != "setup":
+        return
+    _, run_uri, config_json = msg
+    try:
+        from pipeline.tasks import TaskContext, run_stages
+
+        stages = run_stages(TaskContext(run_uri=run_uri, config_json=config_json))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
+        _write_frame(write_fd, ("fatal", f"cannot set up the stages: {type(exc).__name__}: {exc}"[:500]))
+        return
+    scrubs = any(hasattr(s, "scrub_urls") for s in stages)
+    _write_frame(write_fd, ("ready", [s.name for s in stages], unit_schema(stages), _rss_mb(os.getpid()), scrubs))
+    while True:
+        try:
+            msg = _read_frame(read_fd)
+        except EOFError:
+            return
+        if msg[0] == "urls":
+            scrub = next((s.scrub_urls for s in stages if hasattr(s, "scrub_urls")), None)
+            try:
+                urls = scrub(msg[1]) if scrub else msg[1]
+            except Exception:  # noqa: BLE001 - a detector that did not finish: keep only what needs no check
+                urls = [strip_url(u) for u in msg[1]]
+            _write_frame(write_fd, ("result", urls))
+            continue
+        if msg[0] != "batch":
+            return
+        table: pa.Table = msg[1]
+        decisions: list[dict[str, Any]] = []
+        seconds: Counter = Counter()
+        try:
+            for stage in stages:
+                if table.num_rows == 0:
+                    break
+                _write_frame(write_fd, ("stage", stage.name))
+                t0 = time.perf_counter()
+                res = _run_stage(stage, table)
+                seconds[stage.name] += time.perf_counter() - t0
+                decisions.extend(res.decisions)
+                table = res.kept
+        except Exception as exc:  # noqa: BLE001 - _run_stage isolates documents; this is a broken stage
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            _write_frame(
+                write_fd, ("fatal", f"stage failed outside any document: {type(exc).__name__} at "
+                           f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}")
+            )
+            return
+        _write_frame(write_fd, ("result", table, decisions, seconds))
+
+
+if __name__ == "__main__":
+    _child(int(sys.argv[1]), int(sys.argv[2]))

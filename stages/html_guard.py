@@ -1,0 +1,176 @@
+"""Linear-time limits on hostile HTML, shared by the extractor and the rights scan.
+
+Both HTML parsers we use cost more than linear time on two shapes of input (measured, issue 9 finding 3):
+lexbor (resiliparse) parses one element with n attributes in O(n^2) (10k: 0.3 s, 40k: 5 s, 160k: 152 s), and
+libxml2 (lxml) likewise (160k: 48 s); resiliparse's ``extract_plain_text`` is superlinear in nesting depth
+(4k nested divs: 0.3 s, 16k: 8.6 s); libxml2 stops parsing at depth 256, so signals after a deep subtree are lost.
+
+This module rewrites such HTML before parsing, in one linear pass, only when a cheap check says it may need it:
+
+* ``may_flood_attributes`` (a linear regex search, ~1 ns/byte, then an attribute count of the long tags it finds)
+  is true for a page holding an element with more than ``MAX_ATTRS`` attributes: such a tag spans
+  >= 2 * MAX_ATTRS characters. Known gap: a flood whose attributes are split by quoted values holding ">" every
+  < 512 characters (``a=">" b=">" ...``) is not seen by the cheap search; a sound check (walking every tag's
+  quoted values) cost 25% of extraction on real pages, so that shape is left to the per-document time budget.
+* ``limit`` then keeps the first ``MAX_ATTRS`` attributes of each tag (plus the first of each rights-relevant name,
+  so a flood cannot hide ``name``/``content``/``rel``/``href``), and, when ``max_depth`` is given, flattens
+  elements nested deeper than that, as Blink does beyond depth 512: a too-deep start tag is emitted as an empty
+  element (``<div a=1></div>``) and its end tag dropped, so its children become its siblings and no text or
+  attribute is lost.
+
+The nesting simulation is an approximation of the HTML5 tree builder (void elements, raw-text elements, comments,
+optional end tags); callers re-check the real tree after parsing and fail closed when it is still too deep.
+Hand-rolled because no library offers a linear, streaming HTML rewriter for Python (lxml and lexbor are the
+parsers with the problem, html5lib is ~100x slower).
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_ATTRS = 256  # attributes kept per tag; real pages stay far below (lexbor: ~0.2 ms per element at 256)
+MAX_DEPTH = 200  # flattening depth: under libxml2's 256 limit, far below what slows resiliparse (1k: 20 ms)
+
+_VOID = frozenset(
+    "area base br col embed hr img input link meta param source track wbr keygen frame basefont bgsound image".split()
+)
+_RAW_TEXT = frozenset("script style textarea title xmp iframe noembed noframes plaintext".split())
+# Elements whose start tag closes an open one of the same group (optional end tags; HTML5 8.2.5.4.7).
+_SAME_GROUP = {"p": "p", "li": "li", "dt": "d", "dd": "d", "option": "option", "tr": "tr", "td": "c", "th": "c"}
+# Attribute names the rights scan and the extractor read; kept beyond MAX_ATTRS (first occurrence only).
+_KEEP = frozenset("name property content rel href src type http-equiv charset class id lang itemprop".split())
+
+_LONG_TAG = re.compile(r"<[A-Za-z][^>]{" + str(2 * MAX_ATTRS) + ",}")
+_LONG_TAG_B = re.compile(_LONG_TAG.pattern.encode())
+# One token: comment, bogus comment / doctype, or a tag (quotes protect only in attribute values, as in HTML5).
+_TOKEN = re.compile(
+    r"""<!--.*?(?:-->|\Z)|<[!?/][^A-Za-z>][^>]*+>?|<[!?][^>]*+>?"""
+    r"""|<(/?)([A-Za-z][^\s/>]*+)((?:[^>"'=]++|=\s*+(?:"[^"]*+"?|'[^']*+'?)|[="'])*+)(>?)""",
+    re.S,
+)
+_ATTR = re.compile(r"""([^\s/>=][^\s/>=]*+|=[^\s/>=]*+)(?:\s*+=\s*+(?:"[^"]*+"?|'[^']*+'?|[^\s>]*+))?""")
+_RAW_END = {name: re.compile(r"</" + name + r"[\s/>]", re.I) for name in _RAW_TEXT}
+
+
+def may_flood_attributes(html: str | bytes) -> bool:
+    """True when some tag may hold more than MAX_ATTRS attributes: a tag start followed by >= 2 * MAX_ATTRS
+    characters before a ">" (one linear regex search, ~0.1 ms per page), confirmed by counting that tag's
+    attributes (long URLs, alt texts and minified scripts are long too). Bytes are checked as latin-1 text."""
+    if isinstance(html, bytes):
+        if _LONG_TAG_B.search(html) is None:
+            return False
+        html = html.decode("latin-1")
+    for m in _LONG_TAG.finditer(html):
+        if _separators(html, m.start(), m.end()) < MAX_ATTRS:
+            continue  # a long URL, alt text or script line, not a flood
+        tag = _TOKEN.match(html, m.start())
+        if tag is not None and tag.group(3) is not None and _count_attrs(tag.group(3)) > MAX_ATTRS:
+            return True
+    return False
+
+
+def _separators(text: str, start: int = 0, end: int | None = None) -> int:
+    """An upper bound on the attributes in a tag, at C speed: each after the first follows a blank, "/" or quote."""
+    end = len(text) if end is None else end
+    return sum(text.count(c, start, end) for c in " \t\n\r\f/\"'")
+
+
+def _count_attrs(region: str) -> int:
+    if len(region) < 2 * MAX_ATTRS:
+        return 0
+    seps = _separators(region)
+    if seps < MAX_ATTRS:
+        return seps
+    return sum(1 for _ in _ATTR.finditer(region))
+
+
+def limit_bytes(raw: bytes, max_depth: int | None = None) -> bytes:  # keeps deep tags (rights scan)
+    """``limit`` on bytes of an ASCII-compatible encoding: latin-1 maps each byte to one character, so the markup
+    (ASCII) is seen as it is and every other byte passes through unchanged."""
+    text = raw.decode("latin-1")
+    out = limit(text, max_depth)
+    return raw if out is text else out.encode("latin-1")
+
+
+def _trim_attrs(region: str) -> str | None:
+    """The attribute region with at most MAX_ATTRS attributes (+ kept names), or None when it is under the cap."""
+    if len(region) < 2 * MAX_ATTRS:
+        return None
+    attrs = [m.group(0) for m in _ATTR.finditer(region)]
+    if len(attrs) <= MAX_ATTRS:
+        return None
+    kept = attrs[:MAX_ATTRS]
+    seen = {_ATTR.match(a).group(1).lower() for a in kept}  # type: ignore[union-attr]
+    for a in attrs[MAX_ATTRS:]:
+        name = _ATTR.match(a).group(1).lower()  # type: ignore[union-attr]
+        if name in _KEEP and name not in seen:
+            seen.add(name)
+            kept.append(a)
+    return " " + " ".join(kept)
+
+
+def limit(html: str, max_depth: int | None = None, keep_deep_tags: bool = True) -> str:
+    """``html`` with attribute floods trimmed and, if ``max_depth`` is set, nesting flattened beyond it: too-deep
+    start tags become empty elements (``keep_deep_tags``, for the rights scan, which reads their attributes) or
+    are dropped (for text extraction, which is superlinear in the count of siblings at depth; their text stays).
+    Linear in len(html). Returns the same object when nothing changed."""
+    out: list[str] = []
+    stack: list[str] = []  # open (not flattened) elements, at most max_depth
+    in_stack: dict[str, int] = {}
+    flattened: dict[str, int] = {}  # start tags emitted as empty elements whose end tags are still to come
+    pos = 0  # end of the input copied to out
+    changed = False
+    i = 0
+    n = len(html)
+    while True:
+        m = _TOKEN.search(html, i)
+        if m is None:
+            break
+        i = m.end()
+        name = m.group(2)
+        if name is None:
+            continue  # comment, doctype: copied as is
+        name = name.lower()
+        region = m.group(3)
+        trimmed = _trim_attrs(region)
+        replacement: str | None = None
+        if m.group(1):  # end tag
+            if trimmed is not None:
+                replacement = f"</{m.group(2)}>"  # attributes on an end tag are ignored by parsers, not by their cost
+            if max_depth is not None:
+                if flattened.get(name):
+                    flattened[name] -= 1
+                    replacement = ""
+                elif in_stack.get(name):
+                    while stack:
+                        top = stack.pop()
+                        in_stack[top] -= 1
+                        if top == name:
+                            break
+        else:
+            if trimmed is not None:
+                replacement = f"<{m.group(2)}{trimmed}{m.group(4)}"
+            if name in _RAW_TEXT:
+                end = _RAW_END[name].search(html, i)
+                i = end.start() if end else n  # unterminated raw text runs to the end, as in HTML5
+            elif max_depth is not None and name not in _VOID:
+                group = _SAME_GROUP.get(name)
+                if group and stack and _SAME_GROUP.get(stack[-1]) == group:
+                    in_stack[stack.pop()] -= 1
+                if len(stack) >= max_depth:
+                    tag = replacement if replacement is not None else m.group(0)
+                    closed = (tag if tag.endswith(">") else tag + ">") + f"</{m.group(2)}>"
+                    replacement = closed if keep_deep_tags else ""
+                    flattened[name] = flattened.get(name, 0) + 1
+                else:
+                    stack.append(name)
+                    in_stack[name] = in_stack.get(name, 0) + 1
+        if replacement is not None:
+            out.append(html[pos : m.start()])
+            out.append(replacement)
+            pos = m.end()
+            changed = True
+    if not changed:
+        return html
+    out.append(html[pos:])
+    return "".join(out)
