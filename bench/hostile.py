@@ -159,8 +159,12 @@ def main() -> None:
                 size = max(1, int(size * args.sizes_scale))
                 row = run_case(case, size, Path(tmp), args.timeout)
                 rows.append(row)
-                print(f"  {case.name} size={size}: {row.wall_s:.2f} s, {row.peak_tree_mb:.0f} MB, "
-                      f"promise {row.held}, exit {row.exit_code}", file=sys.stderr, flush=True)
+                print(
+                    f"  {case.name} size={size}: {row.wall_s:.2f} s, {row.peak_tree_mb:.0f} MB, "
+                    f"promise {row.held}, exit {row.exit_code}",
+                    file=sys.stderr,
+                    flush=True,
+                )
     print(_table(rows))
     for c in cases:
         if not wanted or c.name in wanted:
@@ -171,4 +175,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -12,7 +12,14 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from pipeline.synthetic import hostile_config, hostile_html, hostile_ingest, hostile_pii, hostile_stages
+from pipeline.synthetic import (
+    hostile_config,
+    hostile_html,
+    hostile_ingest,
+    hostile_pii,
+    hostile_rights,
+    hostile_stages,
+)
 
 Check = Callable[[Path, int, str], bool]
 
@@ -83,8 +90,7 @@ def _counts_reconcile(work: Path, code: int, out: str) -> bool:
 
 def friendly(size: int, work: Path) -> Built:
     warc = _warc(work, _friendly_pages(size))
-    return Built(_config(work, str(warc), ["extract", "langid", "quality", "rights", "pii"]), [warc],
-                 _counts_reconcile)
+    return Built(_config(work, str(warc), ["extract", "langid", "quality", "rights", "pii"]), [warc], _counts_reconcile)
 
 
 def furniture_line(size: int, work: Path) -> Built:
@@ -195,24 +201,93 @@ def stalling_stage(size: int, work: Path) -> Built:
     return Built(cfg, [path], check)
 
 
+def tdmrep_rules(size: int, work: Path) -> Built:
+    host = "https://www.beispiel.de"
+    pages = [
+        hostile_rights.Page(
+            f"{host}/.well-known/tdmrep.json", hostile_rights.many_rules_tdmrep(size), content_type="application/json"
+        )
+    ]
+    pages += [hostile_rights.Page(f"{host}/s{i}/page", hostile_ingest.page(i)) for i in range(200)]
+    path = work / "in" / "crawl.warc.gz"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(hostile_rights.warc_bytes(pages))
+
+    def check(work: Path, code: int, out: str) -> bool:
+        reasons = {r["reason"] for r in _manifest(work) if r["url"] and "/page" in r["url"]}
+        return _counts_reconcile(work, code, out) and reasons <= {None, "rights:tdm-reservation-file"}
+
+    return Built(_config(work, str(path), ["extract", "rights"]), [path], check)
+
+
+def pii_in_rights_signals(size: int, work: Path) -> Built:
+    pages = hostile_rights.pii_signal_pages(size)
+    path = work / "in" / "crawl.warc.gz"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(hostile_rights.warc_bytes(pages))
+
+    def check(work: Path, code: int, out: str) -> bool:
+        everything = _all_output_text(work) + out
+        return _counts_reconcile(work, code, out) and not any(v in everything for v in hostile_rights.SEEDED)
+
+    return Built(_config(work, str(path), ["extract", "rights", "pii"]), [path], check)
+
+
 CASES: list[Case] = [
     Case("friendly", [50, 200, 800], "normal pages: the anchor the hostile rows compare with", friendly),
-    Case("furniture-line", [1_000, 4_000, 16_000], "one 'share,'*n line: linear in the boilerplate cleaner",
-         furniture_line),
+    Case(
+        "furniture-line",
+        [1_000, 4_000, 16_000],
+        "one 'share,'*n line: linear in the boilerplate cleaner",
+        furniture_line,
+    ),
     Case("nested-divs", [4_000, 16_000, 64_000], "n nested <div>: linear in extract and the rights scan", nested_divs),
     Case("attribute-flood", [10_000, 40_000, 160_000], "one <p> with n attributes: linear", attribute_flood),
-    Case("optout-deep", [300, 3_000, 30_000], "tdm-reservation meta after n nested <div>: page dropped",
-         optout_after_deep_subtree),
-    Case("email-dotted-run", [1_500, 6_000, 24_000], "'aaaaaa1.'*n then e-mails/IBAN/phone: no value in any output",
-         email_dotted_run),
-    Case("jsonl-deep-line", [10_000, 100_000, 1_000_000], "one JSONL line nested n deep among 1,001: 1,001 rows",
-         jsonl_deep_line),
-    Case("warc-lying-length", [10, 100, 1_000], "n records, one with a false Content-Length: n rows, n-1 kept",
-         warc_lying_length),
+    Case(
+        "optout-deep",
+        [300, 3_000, 30_000],
+        "tdm-reservation meta after n nested <div>: page dropped",
+        optout_after_deep_subtree,
+    ),
+    Case(
+        "email-dotted-run",
+        [1_500, 6_000, 24_000],
+        "'aaaaaa1.'*n then e-mails/IBAN/phone: no value in any output",
+        email_dotted_run,
+    ),
+    Case(
+        "jsonl-deep-line",
+        [10_000, 100_000, 1_000_000],
+        "one JSONL line nested n deep among 1,001: 1,001 rows",
+        jsonl_deep_line,
+    ),
+    Case(
+        "warc-lying-length",
+        [10, 100, 1_000],
+        "n records, one with a false Content-Length: n rows, n-1 kept",
+        warc_lying_length,
+    ),
     Case("gzip-bomb", [64, 256, 1_024], "one record inflating to n MiB: quarantined, memory flat", gzip_bomb),
     Case("big-robots", [2, 8, 32], "n hosts with a 4 MiB robots.txt each: memory flat", big_robots),
-    Case("yaml-alias-bomb", [6, 9, 12], "a config of 9^n aliased strings: one-line error, memory flat",
-         yaml_alias_bomb),
-    Case("stalling-stage", [100, 400, 1_600], "one document stalls a stage in C among n: quarantined error:timeout",
-         stalling_stage),
+    Case(
+        "yaml-alias-bomb", [6, 9, 12], "a config of 9^n aliased strings: one-line error, memory flat", yaml_alias_bomb
+    ),
+    Case(
+        "tdmrep-rules",
+        [180, 1_800, 18_000],
+        "a tdmrep.json of n rules, 200 pages: per-page lookup independent of n",
+        tdmrep_rules,
+    ),
+    Case(
+        "pii-in-rights-signals",
+        [1, 4, 16],
+        "n hosts whose opt-out headers/meta/tdmrep/licences carry PII: none in any output",
+        pii_in_rights_signals,
+    ),
+    Case(
+        "stalling-stage",
+        [100, 400, 1_600],
+        "one document stalls a stage in C among n: quarantined error:timeout",
+        stalling_stage,
+    ),
 ]

@@ -53,9 +53,7 @@ def verify_run(run_uri: str) -> tuple[list[str], list[str]]:
     return problems, facts
 
 
-def _verify_contents(
-    store: Store, run: dict[str, Any], marker: dict[str, Any], facts: list[str]
-) -> list[str]:
+def _verify_contents(store: Store, run: dict[str, Any], marker: dict[str, Any], facts: list[str]) -> list[str]:
     problems: list[str] = []
     outputs: dict[str, dict[str, Any]] = run["outputs"]
     outside = sorted(rel for rel in outputs if not _is_output_path(store, rel))
@@ -341,35 +339,13 @@ def _count_warc(fs: Any, path: str) -> int:
     `WARC/1.` (inflated 64 KiB at a time and discarded). A scan, so a lower bound where members hold several
     records; a body that quotes a whole WARC header line at a line start would be counted too."""
     import re
-    import zlib
+
+    from pipeline.gzip_scan import gzip_members
 
     with fs.open_input_stream(path, compression=None) as fh:
         head = fh.read(1 << 20)
         if head.startswith(b"\x1f\x8b"):
-            count, buf = 0, head
-            d, start = zlib.decompressobj(16 + zlib.MAX_WBITS), b""
-            while True:
-                if not buf:
-                    buf = fh.read(1 << 20)
-                    if not buf:
-                        return count
-                try:
-                    out = d.decompress(buf, 1 << 16)
-                    start += out[: 7 - len(start)]
-                    while d.unconsumed_tail and not d.eof:
-                        out = d.decompress(d.unconsumed_tail, 1 << 16)
-                        start += out[: 7 - len(start)]
-                    while not d.eof and (out := d.decompress(b"", 1 << 16)):
-                        start += out[: 7 - len(start)]
-                except zlib.error:
-                    return count
-                if not d.eof:
-                    buf = b""
-                    continue
-                count += start == b"WARC/1."
-                buf, d, start = d.unused_data, zlib.decompressobj(16 + zlib.MAX_WBITS), b""
-                if buf and not buf.startswith(b"\x1f"):
-                    return count
+            return sum(first == b"WARC/1." for _, first in gzip_members(fh, head))
         pattern = re.compile(rb"\nWARC/1\.[01]\r\n")
         count, data = 0, b"\n" + head
         while True:

@@ -33,9 +33,10 @@ def _friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             from pipeline.engine import RunError
             from pipeline.lock import RunLocked
             from pipeline.runinfo import printable
+            from pipeline.sandbox import SandboxError
             from pipeline.storage import StorageError
 
-            known = (ConfigError, RunError, RunLocked, StorageError, LookupError, FileNotFoundError)
+            known = (ConfigError, RunError, RunLocked, SandboxError, StorageError, LookupError, FileNotFoundError)
             if isinstance(exc, known):  # messages can quote paths and URLs: no control characters reach the terminal
                 raise click.ClickException(printable(str(exc)[:2000])) from None
             raise click.ClickException(

@@ -364,9 +364,7 @@ def _local_key_files(store: Store, units: list[WorkUnit], globals_: list[GlobalS
     return out
 
 
-def _surviving_keys(
-    doc_files: list[str], previous: list[str], stage: GlobalStage, scratch: str, memory_mb: int
-) -> str:
+def _surviving_keys(doc_files: list[str], previous: list[str], stage: GlobalStage, scratch: str, memory_mb: int) -> str:
     """Keys of documents no earlier global stage dropped, as one local Parquet file (DuckDB streams it)."""
     con = duckdb.connect()
     con.execute(f"SET memory_limit={sql_string(f'{memory_mb}MB')}")

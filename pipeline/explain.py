@@ -28,6 +28,8 @@ REASONS = {
     "rights:tdm-reservation-meta": 'the page carries <meta name="tdm-reservation" content="1"> (W3C TDMRep)',
     "rights:tdmrep-missing": "no tdmrep.json was captured for the site and the policy drops such documents",
     "rights:tdmrep-unreadable": "the site's tdmrep.json could not be read and the policy drops such documents",
+    "rights:tdmrep-truncated": "the site's tdmrep.json was larger than the capture cap; rules past it may reserve "
+    "this page, so it is dropped",
     "rights:content-usage-header": "the page was served with a Content-Usage header that refuses AI training "
     "(IETF AI preferences)",
     "rights:content-usage-unreadable": "the page's Content-Usage header could not be parsed and the policy drops "

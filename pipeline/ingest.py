@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from pipeline.gzip_scan import gzip_members
 from pipeline.schema import STATUS_DROPPED, STATUS_QUARANTINED, document_id
 from pipeline.storage import S3Settings, filesystem_for
 
@@ -366,41 +367,14 @@ def gzip_intact_end(fs: pafs.FileSystem, path: str) -> int | None:
     fastwarc skips a cut-off last member without an error, so truncation is checked with zlib: one streaming
     inflate pass, which costs far less than extraction does. The inflated bytes are discarded as they come, at
     most 64 KiB at a time, so a decompression bomb costs time, never memory."""
-    import zlib
-
-    step = 1 << 16
     with fs.open_input_stream(path, compression=None) as fh:
         head = fh.read(1 << 20)
         if not head.startswith(b"\x1f\x8b"):
             return None
-        offset = 0  # compressed bytes consumed before `buf`
-        member_end = 0
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        buf = head
-        while True:
-            if not buf:
-                buf = fh.read(1 << 20)
-                if not buf:
-                    return member_end
-            try:
-                d.decompress(buf, step)
-                while d.unconsumed_tail and not d.eof:
-                    d.decompress(d.unconsumed_tail, step)
-                while not d.eof and d.decompress(b"", step):
-                    pass  # output zlib still holds after taking all the input
-            except zlib.error:
-                return member_end
-            if d.eof:
-                used = len(buf) - len(d.unused_data)
-                offset += used
-                member_end = offset
-                buf = d.unused_data
-                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                if buf and not buf.startswith(b"\x1f"):
-                    return member_end  # trailing garbage after the last member
-                continue
-            offset += len(buf)
-            buf = b""
+        end = 0
+        for member_end, _ in gzip_members(fh, head, keep=0):
+            end = member_end
+        return end
 
 
 @dataclass(frozen=True)

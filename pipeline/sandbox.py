@@ -427,8 +427,12 @@ def _child(read_fd: int, write_fd: int) -> None:
         except Exception as exc:  # noqa: BLE001 - _run_stage isolates documents; this is a broken stage
             where = traceback.extract_tb(exc.__traceback__)[-1]
             _write_frame(
-                write_fd, ("fatal", f"stage failed outside any document: {type(exc).__name__} at "
-                           f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}")
+                write_fd,
+                (
+                    "fatal",
+                    f"stage failed outside any document: {type(exc).__name__} at "
+                    f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}",
+                ),
             )
             return
         _write_frame(write_fd, ("result", table, decisions, seconds))

@@ -152,7 +152,6 @@ def run_stages(ctx: TaskContext) -> list[Stage]:
     return stages_for(ctx.config(), load_host_evidence(store))
 
 
-
 def unit_task(ctx: TaskContext, unit: WorkUnit) -> dict[str, Any]:
     store = ctx.store()
     done_rel = f"{unit_dir(unit)}/done.json"

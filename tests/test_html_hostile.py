@@ -51,8 +51,11 @@ def test_guard_keeps_signal_attributes_beyond_the_cap():
 @pytest.mark.parametrize("depth", [300, 3000, 30000])
 @pytest.mark.parametrize(
     ("signal", "reason"),
-    [("tdm-meta", "rights:tdm-reservation-meta"), ("robots-noai", "rights:meta-robots"),
-     ("licence-nc", "rights:licence-conditional")],
+    [
+        ("tdm-meta", "rights:tdm-reservation-meta"),
+        ("robots-noai", "rights:meta-robots"),
+        ("licence-nc", "rights:licence-conditional"),
+    ],
 )
 def test_rights_sees_signals_after_a_deep_subtree(depth, signal, reason):
     url = "https://ex.eu/deep.html"

@@ -34,6 +34,7 @@ from stages.pii.recognizers import CATALOGUE
 from stages.pii.recognizers.email import LINEAR_EMAIL
 from stages.pii.stage import resolve
 from stages.registry import build_stage
+from tests.run_outputs import texts_of
 from tests.warc_fixtures import html_page, write_warc
 
 FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE  # presidio's default for pattern recognizers
@@ -164,9 +165,7 @@ def test_a_timed_out_pattern_quarantines_only_its_document(slow_email_stage: Pii
     innocent = [_doc(i, f"Bitte schreiben Sie an person.{i}@beispiel-behoerde.de. Danke.") for i in (1, 2)]
     hostile = _doc(0, dotted_run_text(4000))
     result = slow_email_stage.process(pa.Table.from_pylist([innocent[0], hostile, innocent[1]]))
-    assert [(d["id"], d["status"], d["reason"]) for d in result.decisions] == [
-        ("d0", "quarantined", DETECTOR_TIMEOUT)
-    ]
+    assert [(d["id"], d["status"], d["reason"]) for d in result.decisions] == [("d0", "quarantined", DETECTOR_TIMEOUT)]
     assert EMAIL not in (result.decisions[0]["evidence"] or "")
     kept = {r["id"]: r["text"] for r in result.kept.to_pylist()}
     assert sorted(kept) == ["d1", "d2"] and all("<EMAIL>" in t and "@" not in t for t in kept.values())
@@ -216,17 +215,6 @@ def test_scrub_url_is_public_and_drops_userinfo() -> None:
 # --- whole pipeline through the CLI --------------------------------------------------------------------------------
 
 
-def _texts_of(run: Path) -> list[str]:
-    out: list[str] = []
-    for path in sorted(p for p in run.rglob("*") if p.is_file()):
-        if path.suffix == ".parquet":
-            for column in pq.read_table(path).columns:
-                out.extend(str(v) for v in column.to_pylist() if v is not None)
-        else:
-            out.append(path.read_bytes().decode("utf-8", errors="replace"))
-    return out
-
-
 def test_hostile_page_and_url_leak_nothing_through_a_run(tmp_path: Path) -> None:
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -253,7 +241,7 @@ def test_hostile_page_and_url_leak_nothing_through_a_run(tmp_path: Path) -> None
     assert len(manifest) == 2
     kept_urls = [r["url"] for r in pq.read_table(run / "shards").to_pylist()]
     assert any(u.startswith("https://www.beispiel-behoerde.de/kontakt/") for u in kept_urls), kept_urls
-    haystack = [*_texts_of(run), proc.stdout, proc.stderr]
+    haystack = [*texts_of(run), proc.stdout, proc.stderr]
     for value in SEEDED:
         for variant in _variants(value):
             assert not [h[:80] for h in haystack if variant in h], "seeded value found in the run's outputs"
@@ -293,7 +281,7 @@ def test_urls_of_documents_dropped_before_the_pii_stage_are_scrubbed_in_the_mani
     manifest = pq.read_table(tmp_path / "run" / "manifest").to_pylist()
     assert sorted(r["reason"] for r in manifest) == ["ingest:not-a-document-record", "rights:x-robots-tag"]
     assert all(r["url"].startswith("https://www.beispiel-behoerde.de/kontakt/") for r in manifest)
-    haystack = _texts_of(tmp_path / "run")
+    haystack = texts_of(tmp_path / "run")
     for value in SEEDED:
         for variant in _variants(value):
             assert not [h[:80] for h in haystack if variant in h], "seeded value found in the manifest"

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from stages.pii.evalset import gen_de_tax_id, gen_fr_nir, gen_iban, gen_pl_pesel
+from tests.run_outputs import texts_of
 from tests.warc_fixtures import html_page, write_warc
 
 LEAD_INS = {
@@ -41,18 +42,6 @@ def _sentences(lang: str) -> list[str]:
     sentences = [s for topic in bank["topics"] for s in topic["sentences"]]
     assert len(sentences) >= 48
     return sentences
-
-
-def _texts_of(run: Path) -> list[str]:
-    """Every string in every output file: Parquet decoded cell by cell, other files as text."""
-    out: list[str] = []
-    for path in sorted(p for p in run.rglob("*") if p.is_file()):
-        if path.suffix == ".parquet":
-            for column in pq.read_table(path).columns:
-                out.extend(str(v) for v in column.to_pylist() if v is not None)
-        else:
-            out.append(path.read_bytes().decode("utf-8", errors="replace"))
-    return out
 
 
 def test_seeded_pii_never_reaches_outputs_or_logs(tmp_path: Path) -> None:
@@ -86,7 +75,7 @@ def test_seeded_pii_never_reaches_outputs_or_logs(tmp_path: Path) -> None:
     assert len(kept) == len(values), "every seeded page should be kept (with its PII replaced)"
     counts = [json.loads(r["pii_counts"]) for r in kept]
     assert all(sum(c.values()) >= 1 for c in counts), counts
-    haystack = _texts_of(run) + [proc.stdout, proc.stderr]
+    haystack = texts_of(run) + [proc.stdout, proc.stderr]
     for kind, value, _ in values:
         for variant in {value, value.replace(" ", "")}:
             leaks = [h[:80] for h in haystack if variant in h]

@@ -30,21 +30,10 @@ from pipeline.synthetic.hostile_rights import (
 )
 from stages.rights.redact import REDACTED, shape
 from stages.rights.tdmrep import TdmRepFile
+from tests.run_outputs import texts_of
 
 # Every form a seeded value could take in an output: as sent, without blanks, percent-encoded.
 VARIANTS = sorted({v for s in SEEDED for v in (s, s.replace(" ", ""), quote(s), quote(s, safe=""))})
-
-
-def _texts_of(run: Path) -> list[str]:
-    """Every string in every output file: Parquet decoded cell by cell, other files as text."""
-    out: list[str] = []
-    for path in sorted(p for p in run.rglob("*") if p.is_file()):
-        if path.suffix == ".parquet":
-            for column in pq.read_table(path).columns:
-                out.extend(str(v) for v in column.to_pylist() if v is not None)
-        else:
-            out.append(path.read_bytes().decode("utf-8", errors="replace"))
-    return out
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -82,7 +71,7 @@ def test_personal_data_in_rights_signals_reaches_no_output_and_decisions_hold(tm
     xrt = json.loads(rows["https://rechte-0.example.eu/xrt"]["evidence"])["signal"]
     assert xrt["directives"] == ["noai"] and xrt["header"].startswith("X-Robots-Tag: noai, noimageai")
 
-    haystack = _texts_of(run) + [proc.stdout, proc.stderr]
+    haystack = texts_of(run) + [proc.stdout, proc.stderr]
     explained = []
     for page in documents:  # what `sovereign audit explain` prints, in process (a CLI start per page is slow)
         text = explain(str(run), page.url)
@@ -166,3 +155,36 @@ def test_tdmrep_index_gives_the_linear_scans_verdicts() -> None:
             assert _matched_index(f, url) == linear_match(body, url), (seed, url)
             checked += 1
     assert checked == 4500
+
+
+def test_tdmrep_file_cut_at_the_capture_cap_fails_closed(tmp_path: Path) -> None:
+    """A tdmrep.json over the ingest's 1 MiB cap whose reservation sits past the cut: reading the first MiB only, as
+    'unreadable = protocol not implemented', would keep a reserved page. It is dropped instead."""
+    from pipeline.config import parse_config
+    from pipeline.engine import run_pipeline
+    from pipeline.ingest import CAPTURE_MAX_BYTES
+    from pipeline.synthetic.hostile_rights import Page, many_rules_tdmrep, warc_bytes
+
+    body = many_rules_tdmrep(40_000)  # the catch-all reservation is the last rule
+    assert len(body) > CAPTURE_MAX_BYTES["tdmrep"]
+    host = "https://gross.beispiel.de"
+    prose = "<p>" + "Die Verwaltung veröffentlicht regelmäßig Berichte über ihre Arbeit. " * 5 + "</p>"
+    pages = [
+        Page(f"{host}/.well-known/tdmrep.json", body, content_type="application/json"),
+        Page(f"{host}/anderes/seite", f"<html><body><main>{prose}</main></body></html>".encode()),
+    ]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "crawl.warc.gz").write_bytes(warc_bytes(pages))
+    cfg = parse_config(
+        {
+            "name": "tdmrep-cap",
+            "inputs": [{"uri": str(tmp_path / "in" / "*")}],
+            "output": str(tmp_path / "run"),
+            "executor": {"workers": 1},
+            "stages": [{"name": "extract"}, {"name": "rights"}],
+        }
+    )
+    run_pipeline(cfg)
+    rows = {r["url"]: r for r in pq.read_table(tmp_path / "run" / "manifest").to_pylist()}
+    page = rows[f"{host}/anderes/seite"]
+    assert (page["status"], page["reason"]) == ("dropped", "rights:tdmrep-truncated")

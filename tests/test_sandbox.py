@@ -90,8 +90,11 @@ def test_hostile_documents_are_quarantined_and_the_rest_kept(tmp_path: Path) -> 
         assert row["reason"] == EXPECTED[marker], (marker, row["reason"], row["evidence"])
         assert row["stage"] == "misbehave"
         assert "@@" not in (row["evidence"] or "")  # evidence names the budget, never the content
-    kept_texts = sorted(r["text"] for f in (tmp_path / "run").glob("shards/**/*.parquet") for r in
-                        pq.read_table(f, columns=["text"]).to_pylist())
+    kept_texts = sorted(
+        r["text"]
+        for f in (tmp_path / "run").glob("shards/**/*.parquet")
+        for r in pq.read_table(f, columns=["text"]).to_pylist()
+    )
     innocent = sorted(t for t in by_text.values() if not any(m in t for m in EXPECTED))
     assert kept_texts == innocent
     time.sleep(0.5)
@@ -117,17 +120,16 @@ def test_memory_budget_below_what_the_stages_need_is_a_clear_error(tmp_path: Pat
         run_pipeline(cfg)
 
 
-_ORPHAN_SCRIPT = """
+_ORPHAN_SCRIPT = f"""
 import sys, time
-from pipeline.sandbox import StageSandbox
-import json
-cfg = {"name": "x", "inputs": [], "output": sys.argv[1], "stages": [{"name": "%s"}]}
 from pipeline.config import parse_config
+from pipeline.sandbox import StageSandbox
+cfg = {{"name": "x", "inputs": [], "output": sys.argv[1], "stages": [{{"name": "{MISBEHAVE}"}}]}}
 box = StageSandbox(sys.argv[1], parse_config(cfg).model_dump_json(), 5.0, 512)
 box.unit_schema()
 print(box._proc.pid, flush=True)
 time.sleep(600)
-""" % MISBEHAVE
+"""
 
 
 def test_stage_process_dies_with_its_parent(tmp_path: Path) -> None:

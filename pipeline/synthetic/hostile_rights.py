@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-EMAIL = "erika.mustermann@beispiel-behoerde.de"
-PHONE = "+49 30 1234 5678"
-PHONE_COMPACT = "+493012345678"
-IBAN = "DE89370400440532013000"
+from pipeline.synthetic.hostile_pii import EMAIL, IBAN, PHONE
+
+PHONE_COMPACT = PHONE.replace(" ", "")
 SEEDED = (EMAIL, PHONE, PHONE_COMPACT, IBAN)
 
 _PROSE = (
@@ -151,9 +150,7 @@ def random_tdmrep(n: int, seed: int = 0) -> bytes:
     """``n`` random rules (reservations 0/1/invalid). Promise: the indexed lookup gives the verdict of the spec's
     linear first-match scan (``linear_match``) for every path."""
     rng = random.Random(seed)
-    rules = [
-        {"location": random_location(rng), "tdm-reservation": rng.choice((0, 1, 1, "1", "yes"))} for _ in range(n)
-    ]
+    rules = [{"location": random_location(rng), "tdm-reservation": rng.choice((0, 1, 1, "1", "yes"))} for _ in range(n)]
     return json.dumps(rules).encode()
 
 

@@ -48,7 +48,7 @@ class Misbehave(DocumentStage):
             hoard = []
             while True:
                 block = bytearray(32 << 20)
-                block[:: 4096] = b"\1" * len(block[:: 4096])  # touch every page: resident, not just reserved
+                block[::4096] = b"\1" * len(block[::4096])  # touch every page: resident, not just reserved
                 hoard.append(block)
         if CRASH in text:
             ctypes.string_at(0)

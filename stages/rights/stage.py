@@ -289,6 +289,11 @@ class RightsStage(DocumentStage):
                     checks.drop("rights:tdmrep-missing", cnote["rule"], tdmrep=cnote)
             elif not 200 <= (cap.http_status or 0) < 300:
                 cnote["result"] = "not implemented (no successful response; TDMRep 'file at origin')"
+            elif cap.truncated:
+                # Cut at the ingest's size cap: the rules we did not read may reserve this page. The protocol's
+                # "unreadable = not implemented" is for the site's own errors, not for our cap: fail closed.
+                cnote.update(result="truncated at the capture size cap", rule="truncated.tdmrep=drop")
+                checks.drop("rights:tdmrep-truncated", cnote["rule"], tdmrep=cnote)
             else:
                 key = (cap.url, cap.fetched_at, cap.source_uri)
                 if key not in self._tdm_files:
