@@ -68,9 +68,54 @@ _FURNITURE = r"""
     source|quelle|źródło|zdroj|fuente|fonte|bron|källa|lähde|
     foto|fotos|photo|photos|bild|bilder|credit|credits|image
 """
-_FURNITURE_RE = re.compile(
-    r"^(?:\W*(?:" + re.sub(r"\s*\n\s*", "", _FURNITURE.strip()) + r")\W*)+$", re.IGNORECASE | re.VERBOSE
+
+
+def _expand(alternative: str) -> list[str]:
+    """The literals one alternative of ``_FURNITURE`` stands for: ``e-?mail`` -> ``email``, ``e-mail``."""
+    optional = re.search(r"(\[[^\]]+\]|[^\\])\?", alternative)  # a char or [class] made optional by "?"
+    if optional is None:
+        return [alternative.replace("\\ ", " ")]
+    head, tail = alternative[: optional.start()], alternative[optional.end() :]
+    choices = [""] + list(optional.group(1).strip("[]"))
+    return [literal for choice in choices for literal in _expand(head + choice + tail)]
+
+
+_FURNITURE_WORDS = tuple(
+    literal
+    for alternative in re.sub(r"\s*\n\s*", "", _FURNITURE.strip()).split("|")
+    for literal in _expand(alternative)
 )
+# A block is furniture when it is a sequence of these words with non-word characters around and between them (the
+# old ``^(?:\W*(?:words)\W*)+$``, which backtracked exponentially: ``"share," * 21 + "x"`` took 34 s). Matched by
+# dynamic programming over positions instead: each word is a literal, so one alternation per word length tells, with
+# re's own IGNORECASE semantics, which lengths end a word at a position; every position is visited once.
+_WORD_AT = re.compile("|".join(map(re.escape, _FURNITURE_WORDS)), re.IGNORECASE)  # does any word start here?
+_WORDS_BY_LENGTH = {
+    length: re.compile("|".join(re.escape(w) for w in _FURNITURE_WORDS if len(w) == length), re.IGNORECASE)
+    for length in sorted({len(w) for w in _FURNITURE_WORDS})
+}
+_NON_WORD = re.compile(r"\W*")
+assert all(re.match(r"\w", w) and re.search(r"\w$", w) for w in _FURNITURE_WORDS)  # the skip below relies on it
+
+
+def _is_furniture(text: str) -> bool:
+    """Whether ``text`` is only furniture words and non-word characters (at least one word); linear time."""
+    end = len(text)
+    todo = [_NON_WORD.match(text).end()]  # type: ignore[union-attr]  # \W* always matches
+    seen: set[int] = set()
+    while todo:
+        pos = todo.pop()
+        if pos in seen or pos == end or _WORD_AT.match(text, pos) is None:
+            continue  # the start, or after skipping \W*: at the end only with no word read; words start with \w
+        seen.add(pos)
+        for length, words in _WORDS_BY_LENGTH.items():
+            if pos + length <= end and words.match(text, pos, pos + length):
+                after = _NON_WORD.match(text, pos + length).end()  # type: ignore[union-attr]
+                if after == end:
+                    return True
+                todo.append(after)
+    return False
+
 
 # Blocks that start like this are page furniture whatever follows (newsletter and cookie blurbs, teaser heads).
 _LEAD_RE = re.compile(
@@ -118,16 +163,46 @@ _DATE_RE = re.compile(
 
 _BLOCK_START = re.compile(r"^\s*<(p|h[1-6]|ul|ol|pre)\b", re.IGNORECASE)
 _HEADING = re.compile(r"^\s*<h[1-6]\b", re.IGNORECASE)
+# The three tag patterns below end in ``[^>]*>``: from every opener with no ``>`` after it they scan to the end of
+# the text, quadratic on ``"<li" * n``. They only run through the helpers below, which stop each scan at the last
+# ``>`` (no match can end later), so each opener scans to its own ``>`` at most once: linear, same matches.
 _LI_SPLIT = re.compile(r"</?li\b[^>]*>", re.IGNORECASE)
-_ANCHOR = re.compile(r"<a\s+href=\"(?!#|\")[^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)  # real links only
+_ANCHOR_OPEN = re.compile(r"<a\s+href=\"(?!#|\")[^>]*>", re.IGNORECASE)  # real links only
+_ANCHOR_CLOSE = re.compile(r"</a>", re.IGNORECASE)
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
+
+
+def _strip_tags(fragment: str) -> str:
+    cut = fragment.rfind(">") + 1
+    return _TAG.sub("", fragment[:cut]) + fragment[cut:]
+
+
+def _split_items(block: str) -> list[str]:
+    cut = block.rfind(">") + 1
+    items = _LI_SPLIT.split(block[:cut])
+    items[-1] += block[cut:]
+    return items
+
+
+def _anchor_texts(unit: str) -> list[str]:
+    """The inner markup of each real link: ``re.findall(r'<a\\s+href="(?!#|")[^>]*>(.*?)</a>', unit, I | S)``,
+    in linear time (that findall rescans to the end from each link without a ``</a>``)."""
+    texts: list[str] = []
+    pos, cut = 0, unit.rfind(">") + 1
+    while (opener := _ANCHOR_OPEN.search(unit, pos, cut)) is not None:
+        closer = _ANCHOR_CLOSE.search(unit, opener.end())
+        if closer is None:  # no "</a>" after this link: none after any later one either
+            break
+        texts.append(unit[opener.end() : closer.start()])
+        pos = closer.end()
+    return texts
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
 _SENTENCE_END = frozenset('.!?…:;"“”»«)')
 
 
 def _text(fragment: str) -> str:
-    text = html.unescape(_TAG.sub("", _BR.sub("\n", fragment)))
+    text = html.unescape(_strip_tags(_BR.sub("\n", fragment)))
     lines = (_SPACE.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
@@ -142,7 +217,7 @@ def _units(markup: str) -> list[tuple[str, bool]]:
         if match is None:
             units.extend((line, False) for line in block.split("\n"))
         elif match.group(1).lower() in ("ul", "ol"):
-            units.extend((item, False) for item in _LI_SPLIT.split(block))
+            units.extend((item, False) for item in _split_items(block))
         else:
             units.append((block, _HEADING.match(block) is not None))
     return units
@@ -174,7 +249,7 @@ def _classify(text: str, link_chars: int) -> int:
     sentence = text[-1] in _SENTENCE_END  # _text() strips, so the last char is the block's last visible one
     if link_chars > 0.5 * chars and (words <= 12 or link_chars > 0.8 * chars):
         return _BAD
-    if words <= 12 and _FURNITURE_RE.match(text):
+    if words <= 12 and _is_furniture(text):
         return _BAD
     if words <= 40 and _LEAD_RE.match(text):
         return _BAD
@@ -206,7 +281,7 @@ def clean(markup: str) -> str:
         if key in seen:  # repeated blocks: menus twice, teaser titles, "Zusatzinformation" x2
             continue
         seen.add(key)
-        link_chars = sum(len(_text(a)) for a in _ANCHOR.findall(unit))
+        link_chars = sum(len(_text(a)) for a in _anchor_texts(unit))
         if texts and len(text) < 120 and _TAIL_RE.match(text):
             before = sum(len(t) for t, c in zip(texts, classes, strict=True) if c == _GOOD)
             if before >= 500:
