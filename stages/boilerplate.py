@@ -197,6 +197,8 @@ def _anchor_texts(unit: str) -> list[str]:
         texts.append(unit[opener.end() : closer.start()])
         pos = closer.end()
     return texts
+
+
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
 _SENTENCE_END = frozenset('.!?…:;"“”»«)')
 

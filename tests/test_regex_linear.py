@@ -90,9 +90,7 @@ def _ratio(fn, make) -> float:
     return big / max(small, 1e-9) if big > FLOOR_S else 1.0
 
 
-@pytest.mark.parametrize(
-    "helper", ["_strip_tags", "_split_items", "_anchor_texts", "_is_furniture"]
-)
+@pytest.mark.parametrize("helper", ["_strip_tags", "_split_items", "_anchor_texts", "_is_furniture"])
 def test_boilerplate_helpers_grow_linearly(helper):
     from stages import boilerplate
 

@@ -27,6 +27,7 @@ try:  # the packs' pre-tokenizer uses the third-party engine; its patterns are c
 except ImportError:  # pragma: no cover - regex is a dependency
     _regex = None
 
+
 def _fit(unit: str, n: int, tail: str = "") -> str:
     """``unit`` repeated to about ``n`` characters, then ``tail``."""
     return unit * max(1, n // max(1, len(unit))) + tail
@@ -147,8 +148,9 @@ def pattern_atoms(source: str, flags: int = 0) -> tuple[list[str], list[str]]:
                     elif kind is c.RANGE:
                         chars.add(chr(val[0]))
                     elif kind is c.CATEGORY:
-                        chars.update({"CATEGORY_DIGIT": "1", "CATEGORY_SPACE": " ", "CATEGORY_WORD": "a"}.get(
-                            str(val), ","))
+                        chars.update(
+                            {"CATEGORY_DIGIT": "1", "CATEGORY_SPACE": " ", "CATEGORY_WORD": "a"}.get(str(val), ",")
+                        )
             elif op is c.BRANCH:
                 for branch in arg[1]:
                     literals(branch)
