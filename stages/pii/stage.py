@@ -6,19 +6,19 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from stages.base import BatchedDocumentStage, Drop, StageResult
-from stages.pii.engine import Found, PiiEngine
-from stages.pii.guard import DetectorTimeout, set_regex_timeout
-from stages.pii.recognizers import CATALOGUE, DEFAULT_ENTITIES, LANGUAGE_COUNTRIES
-from stages.pii.url import scrub_urls
+from stages.pii.entities import DEFAULT_ENTITIES, ENTITY_COUNTRY, LANGUAGE_COUNTRIES
 
-KNOWN_ENTITIES = frozenset(CATALOGUE) | {"PHONE_NUMBER", "PERSON"}
+if TYPE_CHECKING:  # presidio loads in setup(): validating a config or building the stage must not pay ~1.6 s for it
+    from stages.pii.engine import Found, PiiEngine
+
+KNOWN_ENTITIES = frozenset(ENTITY_COUNTRY) | {"PHONE_NUMBER", "PERSON"}
 DEFAULT_PLACEHOLDERS = {
     "EMAIL_ADDRESS": "<EMAIL>",
     "PHONE_NUMBER": "<PHONE>",
@@ -105,6 +105,9 @@ class PiiStage(BatchedDocumentStage):
         self.engine: PiiEngine | None = None
 
     def setup(self) -> None:
+        from stages.pii.engine import PiiEngine
+        from stages.pii.guard import set_regex_timeout
+
         cfg = self.cfg
         models = [cfg.spacy_model] if isinstance(cfg.spacy_model, str) else list(cfg.spacy_model or [])
         entities = sorted(set(cfg.entities) | ({"PERSON"} if models else set()))
@@ -139,6 +142,8 @@ class PiiStage(BatchedDocumentStage):
         self.ensure_setup()
         assert self.engine is not None
         urls = [(d["url"], d.get("language"), country_of(d)) for d in docs]
+        from stages.pii.url import scrub_urls
+
         return scrub_urls(self.engine.find, urls, self._substitute)
 
     def scrub_urls(self, urls: list[str]) -> list[str]:
@@ -192,6 +197,8 @@ class PiiStage(BatchedDocumentStage):
     def process(self, docs: pa.Table) -> StageResult:
         result = super().process(docs)
         # A timed-out detector is this stage's own verdict, not a crash: give it its reason (still quarantined).
+        from stages.pii.guard import DetectorTimeout
+
         crash = f"error:{DetectorTimeout.__name__}"
         for row in result.decisions:
             if row["reason"] == crash:

@@ -34,6 +34,7 @@ from presidio_analyzer.predefined_recognizers import (
     UkNinoRecognizer,
 )
 
+from stages.pii.entities import DEFAULT_ENTITIES, ENTITY_COUNTRY, LANGUAGE_COUNTRIES
 from stages.pii.recognizers.email import OfflineEmailRecognizer
 from stages.pii.recognizers.eu_vat import EuVatRecognizer
 from stages.pii.recognizers.national import (
@@ -57,93 +58,42 @@ def _pattern(cls: type) -> Callable[[str], EntityRecognizer]:
     return lambda lang: cls(supported_language=lang)
 
 
-# Entities the stage looks for unless the config says otherwise.
-DEFAULT_ENTITIES: tuple[str, ...] = (
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "IP_ADDRESS",
-    "IBAN_CODE",
-    "CREDIT_CARD",
-    "EU_VAT",
-    "AT_SOCIAL_SECURITY",
-    "BE_NATIONAL_NUMBER",
-    "DE_ID_CARD",
-    "DE_PASSPORT",
-    "DE_SOCIAL_SECURITY",
-    "DE_TAX_ID",
-    "DK_CPR",
-    "ES_NIE",
-    "ES_NIF",
-    "FI_PERSONAL_IDENTITY_CODE",
-    "FR_NIR",
-    "IT_FISCAL_CODE",
-    "NL_BSN",
-    "PL_PESEL",
-    "PT_NIF",
-    "SE_PERSONNUMMER",
-    "UK_NINO",
-)
+_RECOGNIZERS: dict[str, type] = {
+    "EMAIL_ADDRESS": OfflineEmailRecognizer,
+    "IP_ADDRESS": IpRecognizer,
+    "IBAN_CODE": IbanRecognizer,
+    "CREDIT_CARD": CreditCardRecognizer,
+    "EU_VAT": EuVatRecognizer,
+    "AT_SOCIAL_SECURITY": AtSocialSecurityRecognizer,
+    "BE_NATIONAL_NUMBER": BeNationalNumberRecognizer,
+    "DE_ID_CARD": DeIdCardRecognizer,
+    "DE_PASSPORT": DePassportRecognizer,
+    "DE_SOCIAL_SECURITY": DeSocialSecurityRecognizer,
+    "DE_TAX_ID": DeTaxIdRecognizer,
+    "DE_TAX_NUMBER": DeTaxNumberRecognizer,
+    "DE_HEALTH_INSURANCE": DeHealthInsuranceRecognizer,
+    "DE_FUEHRERSCHEIN": DeFuehrerscheinRecognizer,
+    "DE_VAT_ID": DeVatIdRecognizer,
+    "DK_CPR": DkCprRecognizer,
+    "ES_NIE": EsNieRecognizer,
+    "ES_NIF": EsNifRecognizer,
+    "FI_PERSONAL_IDENTITY_CODE": FiPersonalIdentityCodeRecognizer,
+    "FR_NIR": FrNirRecognizer,
+    "IT_FISCAL_CODE": ItFiscalCodeRecognizer,
+    "IT_IDENTITY_CARD": ItIdentityCardRecognizer,
+    "IT_VAT_CODE": ItVatCodeRecognizer,
+    "NL_BSN": NlBsnRecognizer,
+    "PL_PESEL": PlPeselRecognizer,
+    "PT_NIF": PtNifRecognizer,
+    "SE_PERSONNUMMER": SePersonnummerRecognizer,
+    "UK_NINO": UkNinoRecognizer,
+    "UK_NHS": NhsRecognizer,
+}
 
 # Everything but PHONE_NUMBER (built per region by the engine) and PERSON (spaCy, optional).
-CATALOGUE: dict[str, Spec] = {
-    "EMAIL_ADDRESS": Spec(_pattern(OfflineEmailRecognizer), None),
-    "IP_ADDRESS": Spec(_pattern(IpRecognizer), None),
-    "IBAN_CODE": Spec(_pattern(IbanRecognizer), None),
-    "CREDIT_CARD": Spec(_pattern(CreditCardRecognizer), None),
-    "EU_VAT": Spec(_pattern(EuVatRecognizer), None),
-    "AT_SOCIAL_SECURITY": Spec(_pattern(AtSocialSecurityRecognizer), "at"),
-    "BE_NATIONAL_NUMBER": Spec(_pattern(BeNationalNumberRecognizer), "be"),
-    "DE_ID_CARD": Spec(_pattern(DeIdCardRecognizer), "de"),
-    "DE_PASSPORT": Spec(_pattern(DePassportRecognizer), "de"),
-    "DE_SOCIAL_SECURITY": Spec(_pattern(DeSocialSecurityRecognizer), "de"),
-    "DE_TAX_ID": Spec(_pattern(DeTaxIdRecognizer), "de"),
-    "DE_TAX_NUMBER": Spec(_pattern(DeTaxNumberRecognizer), "de"),
-    "DE_HEALTH_INSURANCE": Spec(_pattern(DeHealthInsuranceRecognizer), "de"),
-    "DE_FUEHRERSCHEIN": Spec(_pattern(DeFuehrerscheinRecognizer), "de"),
-    "DE_VAT_ID": Spec(_pattern(DeVatIdRecognizer), "de"),
-    "DK_CPR": Spec(_pattern(DkCprRecognizer), "dk"),
-    "ES_NIE": Spec(_pattern(EsNieRecognizer), "es"),
-    "ES_NIF": Spec(_pattern(EsNifRecognizer), "es"),
-    "FI_PERSONAL_IDENTITY_CODE": Spec(_pattern(FiPersonalIdentityCodeRecognizer), "fi"),
-    "FR_NIR": Spec(_pattern(FrNirRecognizer), "fr"),
-    "IT_FISCAL_CODE": Spec(_pattern(ItFiscalCodeRecognizer), "it"),
-    "IT_IDENTITY_CARD": Spec(_pattern(ItIdentityCardRecognizer), "it"),
-    "IT_VAT_CODE": Spec(_pattern(ItVatCodeRecognizer), "it"),
-    "NL_BSN": Spec(_pattern(NlBsnRecognizer), "nl"),
-    "PL_PESEL": Spec(_pattern(PlPeselRecognizer), "pl"),
-    "PT_NIF": Spec(_pattern(PtNifRecognizer), "pt"),
-    "SE_PERSONNUMMER": Spec(_pattern(SePersonnummerRecognizer), "se"),
-    "UK_NINO": Spec(_pattern(UkNinoRecognizer), "uk"),
-    "UK_NHS": Spec(_pattern(NhsRecognizer), "uk"),
-}
+CATALOGUE: dict[str, Spec] = {name: Spec(_pattern(cls), ENTITY_COUNTRY[name]) for name, cls in _RECOGNIZERS.items()}
 
-# Countries whose identifiers appear in text of a language (national and large minority languages).
-LANGUAGE_COUNTRIES: dict[str, tuple[str, ...]] = {
-    "bg": ("bg",),
-    "cs": ("cz",),
-    "da": ("dk",),
-    "de": ("de", "at", "ch", "lu", "be"),
-    "el": ("gr", "cy"),
-    "en": ("uk", "ie", "mt"),
-    "es": ("es",),
-    "et": ("ee",),
-    "fi": ("fi",),
-    "fr": ("fr", "be", "lu", "ch"),
-    "ga": ("ie",),
-    "hr": ("hr",),
-    "hu": ("hu",),
-    "it": ("it", "ch"),
-    "lt": ("lt",),
-    "lv": ("lv",),
-    "mt": ("mt",),
-    "nl": ("nl", "be"),
-    "pl": ("pl",),
-    "pt": ("pt",),
-    "ro": ("ro",),
-    "sk": ("sk",),
-    "sl": ("si",),
-    "sv": ("se", "fi"),
-}
+__all__ = ["CATALOGUE", "DEFAULT_ENTITIES", "LANGUAGE_COUNTRIES", "Spec", "build_phone", "phone_region"]
 
 # Country code (TLD / presidio style) -> phonenumbers region.
 PHONE_REGION: dict[str, str] = {"uk": "GB", "gr": "GR", "el": "GR"}
