@@ -99,19 +99,12 @@ def _read_frame(fd: int) -> Any:
     return pickle.loads(data, buffers=[_read_into(fd, n) for n in lengths])
 
 
-class _FrameReader:
-    """Waits for the child's next frame with a timeout, so the parent can watch the clock and the child's memory
-    meanwhile. Once a frame has begun it is read whole: the child writes it in one go after its work is done."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def poll(self, timeout: float) -> Any | None:
-        """A frame if one starts within ``timeout`` seconds, else None. EOFError when the child is gone."""
-        ready, _, _ = select.select([self.fd], [], [], timeout)
-        if not ready:
-            return None
-        return _read_frame(self.fd)
+def _poll_frame(fd: int, timeout: float) -> Any | None:
+    """The child's next frame if one starts within ``timeout`` seconds, else None (EOFError when the child is gone),
+    so the parent can watch the clock and the child's memory meanwhile. A frame that has begun is read whole: the
+    child writes it in one go after its work is done."""
+    ready, _, _ = select.select([fd], [], [], timeout)
+    return _read_frame(fd) if ready else None
 
 
 # --- the child's resources as the parent sees them -------------------------------------------------------------
@@ -157,13 +150,11 @@ class StageSandbox:
         self.config_json = config_json
         self.doc_timeout_s = doc_timeout_s
         self.memory_mb = memory_mb
-        self.stage_names: list[str] = []
         self.schema: pa.Schema | None = None  # columns a work unit keeps (stage_runner.unit_schema), from the child
         self.scrubs_urls = False  # a stage of the run (pii) can scrub URLs
-        self.restarts = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._to_child = -1
-        self._reader: _FrameReader | None = None
+        self._from_child = -1
 
     # lifecycle
     def _start(self) -> None:
@@ -183,12 +174,12 @@ class StageSandbox:
         os.close(to_child_r)
         os.close(from_child_w)
         self._to_child = to_child_w
-        self._reader = _FrameReader(from_child_r)
+        self._from_child = from_child_r
         _write_frame(self._to_child, ("setup", self.run_uri, self.config_json))
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             try:
-                msg = self._reader.poll(POLL_S * 4)
+                msg = _poll_frame(self._from_child, POLL_S * 4)
             except EOFError:
                 code = self._proc.wait()
                 self._close()
@@ -201,7 +192,7 @@ class StageSandbox:
         if msg[0] == "fatal":
             self._kill()
             raise SandboxError(msg[1])
-        _, self.stage_names, self.schema, rss, self.scrubs_urls = msg
+        _, self.schema, rss, self.scrubs_urls = msg
         if rss > 0.75 * self.memory_mb:
             self._kill()
             raise SandboxError(
@@ -222,9 +213,9 @@ class StageSandbox:
         if self._to_child >= 0:
             os.close(self._to_child)
             self._to_child = -1
-        if self._reader is not None:
-            os.close(self._reader.fd)
-            self._reader = None
+        if self._from_child >= 0:
+            os.close(self._from_child)
+            self._from_child = -1
         self._proc = None
 
     def close(self) -> None:
@@ -249,7 +240,7 @@ class StageSandbox:
         """Send one batch (or another request); (result, None) or (None, overrun) with the child killed."""
         if not self._alive():
             self._start()
-        assert self._proc is not None and self._reader is not None
+        assert self._proc is not None
         pid = self._proc.pid
         cpu0 = _cpu_seconds(pid)
         wall0 = time.monotonic()
@@ -257,7 +248,7 @@ class StageSandbox:
         try:
             _write_frame(self._to_child, request if isinstance(request, tuple) else ("batch", request))
             while True:
-                msg = self._reader.poll(POLL_S)
+                msg = _poll_frame(self._from_child, POLL_S)
                 if msg is not None:
                     if msg[0] == "stage":
                         stage = msg[1]
@@ -296,7 +287,6 @@ class StageSandbox:
         if table.num_rows == 1:
             return self._quarantined(table, overrun)
         # Replay one document at a time: only the ones that overrun on their own are quarantined.
-        self.restarts += 1
         kept_parts: list[pa.Table] = []
         decisions: list[dict[str, Any]] = []
         seconds: Counter = Counter()
@@ -304,7 +294,6 @@ class StageSandbox:
             one = table.slice(i, 1)
             result, overrun = self._attempt(one, self.doc_timeout_s)
             if overrun is not None:
-                self.restarts += 1
                 k, d, _ = self._quarantined(one, overrun)
                 decisions.extend(d)
                 continue
@@ -329,7 +318,6 @@ class StageSandbox:
             return urls
         result, overrun = self._attempt(("urls", urls), self.doc_timeout_s + BATCH_SLACK_S * len(urls))
         if overrun is not None:
-            self.restarts += 1
             return [strip_url(u) for u in urls]
         return result[0]
 
@@ -370,7 +358,7 @@ def _child(read_fd: int, write_fd: int) -> None:
 
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    from pipeline.stage_runner import _run_stage, unit_schema
+    from pipeline.stage_runner import run_batch, unit_schema
 
     msg = _read_frame(read_fd)
     if msg[0] != "setup":
@@ -384,8 +372,8 @@ def _child(read_fd: int, write_fd: int) -> None:
         _write_frame(write_fd, ("fatal", f"cannot set up the stages: {type(exc).__name__}: {exc}"[:500]))
         return
     scrubs = any(hasattr(s, "scrub_urls") for s in stages)
-    keep = set(unit_schema(stages).names)
-    _write_frame(write_fd, ("ready", [s.name for s in stages], unit_schema(stages), _rss_mb(os.getpid()), scrubs))
+    schema = unit_schema(stages)
+    _write_frame(write_fd, ("ready", schema, _rss_mb(os.getpid()), scrubs))
     while True:
         try:
             msg = _read_frame(read_fd)
@@ -401,19 +389,8 @@ def _child(read_fd: int, write_fd: int) -> None:
             continue
         if msg[0] != "batch":
             return
-        table: pa.Table = msg[1]
-        decisions: list[dict[str, Any]] = []
-        seconds: Counter = Counter()
         try:
-            for stage in stages:
-                if table.num_rows == 0:
-                    break
-                _write_frame(write_fd, ("stage", stage.name))
-                t0 = time.perf_counter()
-                res = _run_stage(stage, table)
-                seconds[stage.name] += time.perf_counter() - t0
-                decisions.extend(res.decisions)
-                table = res.kept
+            out = run_batch(stages, msg[1], on_stage=lambda name: _write_frame(write_fd, ("stage", name)))
         except Exception as exc:  # noqa: BLE001 - _run_stage isolates documents; this is a broken stage
             where = traceback.extract_tb(exc.__traceback__)[-1]
             _write_frame(
@@ -426,8 +403,8 @@ def _child(read_fd: int, write_fd: int) -> None:
             )
             return
         # Only the unit's columns go back: the HTML (_raw) and headers stay here.
-        table = table.select([c for c in table.column_names if c in keep])
-        _write_frame(write_fd, ("result", table, decisions, seconds))
+        kept = out.kept.select([c for c in out.kept.column_names if c in schema.names])
+        _write_frame(write_fd, ("result", kept, out.decisions, out.seconds))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,11 +110,14 @@ def _run_stage(stage: Stage, table: pa.Table) -> StageResult:
     return StageResult(kept=table.slice(0, 0), decisions=decisions)
 
 
-def run_batch(stages: list[Stage], table: pa.Table) -> BatchOutcome:
+def run_batch(stages: list[Stage], table: pa.Table, on_stage: Callable[[str], None] | None = None) -> BatchOutcome:
+    """The batch through every stage in turn; ``on_stage(name)`` is told before each (the sandbox reports it)."""
     out = BatchOutcome(kept=table)
     for stage in stages:
         if out.kept.num_rows == 0:
             break
+        if on_stage is not None:
+            on_stage(stage.name)
         t0 = time.perf_counter()
         res = _run_stage(stage, out.kept)
         out.seconds[stage.name] += time.perf_counter() - t0
