@@ -61,6 +61,11 @@ class IngestBatch:
     def __len__(self) -> int:
         return len(self.docs) + len(self.decisions) + len(self.evidence)
 
+    def add(self, other: IngestBatch) -> None:
+        self.docs.extend(other.docs)
+        self.decisions.extend(other.decisions)
+        self.evidence.extend(other.evidence)
+
 
 def detect_format(uri: str, declared: str) -> str:
     if declared != "auto":
@@ -226,7 +231,7 @@ def _read_warc(
                     if record.stream_pos >= limit:
                         break  # fastwarc returns cut-off gzip members silently (or as empty records)
                     if held is not None:
-                        _take(batcher, held[1])
+                        batcher.current.add(held[1])
                         held = None
                     if bad_from is not None:
                         batcher.current.decisions.append(_unread_range(unit, bad_from, record.stream_pos, n))
@@ -250,14 +255,14 @@ def _read_warc(
             if held is not None and (error is not None or held[0].short):
                 read, one = held  # the record before the failure: its Content-Length cannot be trusted
                 if captures_only:
-                    _take(batcher, one)
+                    batcher.current.add(one)
                 elif not read.short:
                     batcher.current.decisions.append(_bad_length(unit, read, error))
                 else:
-                    _take(batcher, one)  # _warc_record has already quarantined it as truncated
+                    batcher.current.add(one)  # _warc_record has already quarantined it as truncated
                 resync_after = read.offset
             elif held is not None:
-                _take(batcher, held[1])
+                batcher.current.add(held[1])
                 break
             elif error is not None:  # no record read since `start`, or one failed while being read
                 failed_at = pos if pos is not None else start
@@ -289,12 +294,6 @@ def _read_warc(
 
 def _has_unreadable(batch: IngestBatch) -> bool:
     return any(d["reason"] == "ingest:unreadable-data" for d in batch.decisions)
-
-
-def _take(batcher: _Batcher, one: IngestBatch) -> None:
-    batcher.current.docs.extend(one.docs)
-    batcher.current.decisions.extend(one.decisions)
-    batcher.current.evidence.extend(one.evidence)
 
 
 def _unread_range(unit: WorkUnit, start: int, end: int, records_read: int) -> dict[str, Any]:
@@ -408,9 +407,7 @@ def _warc_record(unit: WorkUnit, record: Any, out: IngestBatch, seen_ids: set[st
             out.evidence.extend(one.evidence)
         out.decisions.append(_record(key, source_uri, "ingest:truncated-record", evidence, STATUS_QUARANTINED, url))
         return _Read(key, url, offset, declared, True)
-    out.docs.extend(one.docs)
-    out.decisions.extend(one.decisions)
-    out.evidence.extend(one.evidence)
+    out.add(one)
     return _Read(key, url, offset, declared, False)
 
 
