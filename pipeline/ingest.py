@@ -403,8 +403,9 @@ def _warc_record(unit: WorkUnit, record: Any, out: IngestBatch, seen_ids: set[st
     record.reader.consume()
     if record.reader.tell() < record.content_length:
         evidence = {"bytes": record.reader.tell(), "declared": record.content_length}
-        if one.evidence:  # a host capture is kept (dropping it could hide an opt-out); its record is not
-            out.evidence.extend(one.evidence)
+        for row in one.evidence:  # a host capture is kept (dropping it could hide an opt-out); its record is not
+            row["truncated"] = True  # what the crawl lost may reserve pages: the rights stage must not read it whole
+            out.evidence.append(row)
         out.decisions.append(_record(key, source_uri, "ingest:truncated-record", evidence, STATUS_QUARANTINED, url))
         return _Read(key, url, offset, declared, True)
     out.add(one)

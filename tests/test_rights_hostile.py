@@ -188,3 +188,38 @@ def test_tdmrep_file_cut_at_the_capture_cap_fails_closed(tmp_path: Path) -> None
     rows = {r["url"]: r for r in pq.read_table(tmp_path / "run" / "manifest").to_pylist()}
     page = rows[f"{host}/anderes/seite"]
     assert (page["status"], page["reason"]) == ("dropped", "rights:tdmrep-truncated")
+
+
+def test_tdmrep_file_cut_short_in_the_crawl_fails_closed(tmp_path: Path) -> None:
+    """A tdmrep.json record whose block ends before its Content-Length (the crawl lost the rest): the capture is
+    kept as evidence, so it must say it is truncated, else its broken JSON reads as 'protocol not implemented' and
+    pages the lost rules reserve are kept."""
+    from pipeline.config import parse_config
+    from pipeline.engine import run_pipeline
+    from pipeline.synthetic.hostile_ingest import _record, page
+
+    host = "https://kurz.beispiel.de"
+    rules = json.dumps([{"location": "/anders/", "tdm-reservation": 0}, {"location": "/", "tdm-reservation": 1}])
+    capture = _record(1, rules.encode(), f"{host}/.well-known/tdmrep.json")
+    members = [
+        _record(0, page(0), f"{host}/seite/0"),
+        capture[:-30],  # the last record, cut inside the reserving rule: its block ends before its Content-Length
+    ]
+    import gzip
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "crawl.warc.gz").write_bytes(b"".join(gzip.compress(m, mtime=0) for m in members))
+    cfg = parse_config(
+        {
+            "name": "tdmrep-short",
+            "inputs": [{"uri": str(tmp_path / "in" / "*")}],
+            "output": str(tmp_path / "run"),
+            "executor": {"workers": 1},
+            "stages": [{"name": "extract"}, {"name": "rights"}],
+        }
+    )
+    run_pipeline(cfg)
+    rows = {r["url"]: r for r in pq.read_table(tmp_path / "run" / "manifest").to_pylist()}
+    assert rows[f"{host}/.well-known/tdmrep.json"]["reason"] == "ingest:truncated-record"
+    page_row = rows[f"{host}/seite/0"]
+    assert (page_row["status"], page_row["reason"]) == ("dropped", "rights:tdmrep-truncated")
