@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from pipeline.config import ConfigError, RunConfig, load_config
+from pipeline.config import RunConfig, load_config
 
 EXIT_FAILURE = 1
 EXIT_VERIFY_FAILED = 2
@@ -30,14 +30,11 @@ def _friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if debug:
                 raise
-            from pipeline.engine import RunError
-            from pipeline.lock import RunLocked
+            from pipeline.errors import SovereignError
             from pipeline.runinfo import printable
-            from pipeline.sandbox import SandboxError
-            from pipeline.storage import StorageError
 
-            known = (ConfigError, RunError, RunLocked, SandboxError, StorageError, LookupError, FileNotFoundError)
-            if isinstance(exc, known):  # messages can quote paths and URLs: no control characters reach the terminal
+            if isinstance(exc, SovereignError | LookupError | FileNotFoundError):
+                # messages can quote paths and URLs: no control characters reach the terminal
                 raise click.ClickException(printable(str(exc)[:2000])) from None
             raise click.ClickException(
                 f"internal error: {type(exc).__name__}: "

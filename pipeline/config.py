@@ -10,9 +10,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipeline.errors import ConfigError, clip, format_validation_error
 
-class ConfigError(Exception):
-    """A config that cannot be used; the message is one line a user can act on."""
+__all__ = ["ConfigError", "RunConfig", "format_validation_error", "load_config", "parse_config"]
 
 
 class _Strict(BaseModel):
@@ -105,47 +105,6 @@ class RunConfig(_Strict):
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
 
-def _format_loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc[:12]:
-        text = _clip(str(part), 40)
-        out += f"[{text}]" if isinstance(part, int) else (f".{text}" if out else text)
-    return out or "(top level)"
-
-
-def _clip(text: str, limit: int) -> str:
-    """At most `limit` characters, control characters escaped: the text came from the user's file."""
-    cut = text[:limit]
-    cut = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in cut)
-    return cut + ("…" if len(text) > limit else "")
-
-
-def _describe(value: Any) -> str:
-    """A short description of an offending value, without serialising it whole (it can be huge)."""
-    if isinstance(value, dict):
-        return ""
-    if isinstance(value, list | tuple):
-        return f" (got a list of {len(value)} items)"
-    if isinstance(value, str):
-        return f" (got {json.dumps(_clip(value, 60), ensure_ascii=False)})"
-    if value is None or isinstance(value, bool | int | float):
-        return f" (got {_clip(json.dumps(value, default=str), 60)})"
-    return f" (got {type(value).__name__})"
-
-
-MAX_PROBLEMS = 5
-
-
-def format_validation_error(source: str, err: ValidationError) -> str:
-    errors = err.errors(include_url=False)
-    problems = [
-        f"{_format_loc(tuple(e['loc']))}: {_clip(e['msg'], 200)}{_describe(e.get('input'))}"
-        for e in errors[:MAX_PROBLEMS]
-    ]
-    more = f"; and {len(errors) - MAX_PROBLEMS} more problems" if len(errors) > MAX_PROBLEMS else ""
-    return f"{source}: " + "; ".join(problems) + more
-
-
 def parse_config(data: Any, source: str = "<config>") -> RunConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {type(data).__name__}")
@@ -220,7 +179,7 @@ def load_yaml_bounded(text: str, source: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         what = getattr(exc, "problem", None) or getattr(exc, "reason", None) or type(exc).__name__
-        raise ConfigError(f"{source}:{where} invalid YAML ({_clip(str(what), 200)})") from None
+        raise ConfigError(f"{source}:{where} invalid YAML ({clip(str(what), 200)})") from None
     except RecursionError:
         raise ConfigError(f"{source}: refused: the YAML is nested too deeply") from None
     finally:

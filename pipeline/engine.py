@@ -19,6 +19,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from pipeline.config import ConfigError, RunConfig
+from pipeline.errors import SovereignError
 from pipeline.executors import Executor, make_executor
 from pipeline.ingest import WorkUnit, detect_format
 from pipeline.lock import RunLock
@@ -42,7 +43,7 @@ from pipeline.tasks import (
 from stages.base import GlobalStage, ReduceContext
 
 
-class RunError(Exception):
+class RunError(SovereignError):
     """A run that cannot start or finish; one line for the user."""
 
 

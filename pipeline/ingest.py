@@ -204,18 +204,23 @@ def _read_warc(
 
     seen_ids: set[str] = set()
     n = 0
-    intact_end = gzip_intact_end(fs, path)
-    gz = intact_end is not None
-    limit = intact_end if intact_end is not None else unit.size
     start: int | None = 0  # where the current ArchiveIterator starts
     bad_from: int | None = None  # start of a byte range no record was read from
+    stream = None
     try:
         stream = open(path, "rb") if isinstance(fs, pafs.LocalFileSystem) else fs.open_input_file(path)  # noqa: SIM115
+        gz = stream.read(2) == b"\x1f\x8b"
+        # The capture pass reads to the end of the file: a capture in a cut-off member comes back short, so it is
+        # kept marked truncated (or is not found, as with the check); the main pass records the cut.
+        intact_end = gzip_intact_end(fs, path) if gz and not captures_only else None
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - I/O errors
+        if stream is not None:
+            stream.close()
         batcher.current.decisions.append(_unreadable(unit, "offset=0", exc, 0))
         return
+    limit = intact_end if intact_end is not None else unit.size
     with stream:
         while start is not None and start < limit:
             held: tuple[_Read, IngestBatch] | None = None  # the last record, until the next one confirms it
@@ -363,17 +368,29 @@ def _byte_before(stream: Any, at: int) -> bytes:
 def gzip_intact_end(fs: pafs.FileSystem, path: str) -> int | None:
     """For a gzip file, the offset where its last complete member ends (== size when intact); None otherwise.
 
-    fastwarc skips a cut-off last member without an error, so truncation is checked with zlib: one streaming
-    inflate pass, which costs far less than extraction does. The inflated bytes are discarded as they come, at
-    most 64 KiB at a time, so a decompression bomb costs time, never memory."""
-    with fs.open_input_stream(path, compression=None) as fh:
-        head = fh.read(1 << 20)
-        if not head.startswith(b"\x1f\x8b"):
+    fastwarc skips a cut-off last member without an error, so truncation is checked with zlib. fastwarc's own
+    gzip reader (2.4x zlib's speed here, measured: 34 vs 81 ms CPU on a 2.7 MB WARC) inflates the file first; it
+    stops silently at a cut, but says where the last member starts, and zlib then checks only that tail. Where
+    fastwarc finds bad data, one zlib pass over the whole file says where the intact part ends. Inflated bytes are
+    discarded as they come, so a decompression bomb costs time, never memory."""
+    from fastwarc.stream_io import GzipReader
+
+    with fs.open_input_file(path) as fh:
+        if not fh.read(2) == b"\x1f\x8b":
             return None
+        fh.seek(0)
+        try:
+            reader = GzipReader(fh)
+            while reader.read(1 << 20):
+                pass
+            tail = reader.frame_start_position()
+        except OSError:
+            tail = 0  # bad data somewhere: zlib finds where, from the start
+        fh.seek(tail)
         end = 0
-        for member_end, _ in gzip_members(fh, head, keep=0):
+        for member_end, _ in gzip_members(fh, fh.read(1 << 20), keep=0):
             end = member_end
-        return end
+        return tail + end
 
 
 @dataclass(frozen=True)

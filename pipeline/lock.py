@@ -14,12 +14,13 @@ import threading
 import time
 from typing import Any
 
+from pipeline.errors import SovereignError
 from pipeline.storage import Store
 
 LEASE_TTL_S = 120.0
 
 
-class RunLocked(Exception):
+class RunLocked(SovereignError):
     pass
 
 

@@ -365,9 +365,9 @@ def _child(read_fd: int, write_fd: int) -> None:
         return
     _, run_uri, config_json = msg
     try:
-        from pipeline.tasks import TaskContext, run_stages
+        from pipeline.stage_runner import run_stages
 
-        stages = run_stages(TaskContext(run_uri=run_uri, config_json=config_json))
+        stages = run_stages(run_uri, config_json)
     except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
         _write_frame(write_fd, ("fatal", f"cannot set up the stages: {type(exc).__name__}: {exc}"[:500]))
         return

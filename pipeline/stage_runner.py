@@ -12,10 +12,13 @@ import pyarrow as pa
 
 from pipeline.config import RunConfig
 from pipeline.schema import HOST_EVIDENCE_SCHEMA, SHARD_SCHEMA, STATUS_QUARANTINED
+from pipeline.storage import S3Settings, Store
 from stages.base import GlobalStage, HostEvidence, Stage, StageResult, decision_row, safe_error
 from stages.registry import build_stage
 
 SHARD_KEY = "_shard_key"
+WORK = "_work"  # a run's scratch folder under its output
+EVIDENCE_FILE = f"{WORK}/host_evidence.parquet"
 UNDETERMINED = "und"
 
 _CACHE: dict[str, list[Stage]] = {}
@@ -43,8 +46,25 @@ def stages_for(cfg: RunConfig, host_evidence: HostEvidence | pa.Table | None) ->
     return _CACHE[key]
 
 
+def load_host_evidence(store: Store) -> HostEvidence:
+    """The run's host captures for the rights stage: the merged file, read lazily (metadata once per process,
+    bodies by row group on demand), never loaded whole."""
+    if not store.exists(EVIDENCE_FILE):
+        return HostEvidence(table=empty_evidence())
+    return HostEvidence(path=store.path(EVIDENCE_FILE), filesystem=store.fs)
+
+
+def run_stages(run_uri: str, config_json: str) -> list[Stage]:
+    """The run's stages, set up with their side inputs: what the stage sandbox's child process runs (it imports
+    this module, not the task module with its DuckDB and dataset imports: 0.7 s less start-up per worker)."""
+    cfg = RunConfig.model_validate_json(config_json)
+    store = Store(run_uri, S3Settings.from_env(cfg.s3.endpoint_url, cfg.s3.region))
+    return stages_for(cfg, load_host_evidence(store))
+
+
 def empty_evidence() -> pa.Table:
-    return HOST_EVIDENCE_SCHEMA.empty_table()
+    # Not Schema.empty_table(): that imports pandas (0.3 s of every stage process's start-up).
+    return pa.Table.from_batches([], schema=HOST_EVIDENCE_SCHEMA)
 
 
 def unit_schema(stages: list[Stage]) -> pa.Schema:

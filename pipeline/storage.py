@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from pipeline.errors import SovereignError
+
 GLOB_CHARS = set("*?[")
 
 # Fixed Parquet options: part of the determinism contract (same rows -> same bytes on every executor).
@@ -33,7 +35,7 @@ PARQUET_OPTIONS = dict(
 ROW_GROUP_SIZE = 10_000
 
 
-class StorageError(Exception):
+class StorageError(SovereignError):
     """A storage problem described in one line, without credentials."""
 
 

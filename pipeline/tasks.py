@@ -30,7 +30,7 @@ from pipeline.schema import (
     SHARD_SCHEMA,
     STATUS_KEPT,
 )
-from pipeline.stage_runner import SHARD_KEY, conform, shard_key, stages_for
+from pipeline.stage_runner import EVIDENCE_FILE, SHARD_KEY, WORK, conform, shard_key
 from pipeline.storage import (
     PARQUET_OPTIONS,
     ROW_GROUP_SIZE,
@@ -40,10 +40,6 @@ from pipeline.storage import (
     sha256_stream,
     sql_string,
 )
-from stages.base import HostEvidence, Stage
-
-WORK = "_work"
-EVIDENCE_FILE = f"{WORK}/host_evidence.parquet"
 
 
 @dataclass(frozen=True)
@@ -135,21 +131,7 @@ def _write_group(writer: pq.ParquetWriter, tables: list[pa.Table]) -> int:
     return group.num_rows
 
 
-def load_host_evidence(store: Store) -> HostEvidence:
-    """The run's host captures for the rights stage: the merged file, read lazily (metadata once per process,
-    bodies by row group on demand), never loaded whole."""
-    if not store.exists(EVIDENCE_FILE):
-        return HostEvidence(table=HOST_EVIDENCE_SCHEMA.empty_table())
-    return HostEvidence(path=store.path(EVIDENCE_FILE), filesystem=store.fs)
-
-
 # --- phase 1: ingest + per-document stages for one input file -----------------------------------------------
-
-
-def run_stages(ctx: TaskContext) -> list[Stage]:
-    """The run's stages, set up with their side inputs: what the stage sandbox's child process runs."""
-    store = ctx.store()
-    return stages_for(ctx.config(), load_host_evidence(store))
 
 
 def unit_task(ctx: TaskContext, unit: WorkUnit) -> dict[str, Any]:

@@ -14,11 +14,10 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
+from pipeline.errors import StageError
 from pipeline.schema import DECISION_SCHEMA, STATUS_DROPPED, STATUS_QUARANTINED
 
-
-class StageError(Exception):
-    """An error whose message is safe to record: it never contains document text or PII."""
+__all__ = ["Drop", "DocumentStage", "GlobalStage", "Stage", "StageError", "StageResult"]
 
 
 @dataclass

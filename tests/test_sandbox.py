@@ -115,7 +115,9 @@ def test_same_outcome_as_an_unbounded_run_for_friendly_documents(tmp_path: Path)
 
 def test_memory_budget_below_what_the_stages_need_is_a_clear_error(tmp_path: Path) -> None:
     _write_jsonl(tmp_path / "a.jsonl", hs.documents(2, ()))
-    cfg = parse_config(_config(str(tmp_path / "a.jsonl"), tmp_path / "run", workers=1, memory_mb=128))
+    config = _config(str(tmp_path / "a.jsonl"), tmp_path / "run", workers=1, memory_mb=128)
+    config["stages"] = [{"name": "pii"}]  # presidio and its NLP models alone need more than 0.75 x 128 MB
+    cfg = parse_config(config)
     with pytest.raises(SandboxError, match="executor.memory_mb=128"):
         run_pipeline(cfg)
 
