@@ -223,4 +223,3 @@ def test_tdmrep_file_cut_short_in_the_crawl_fails_closed(tmp_path: Path) -> None
     assert rows[f"{host}/.well-known/tdmrep.json"]["reason"] == "ingest:truncated-record"
     page_row = rows[f"{host}/seite/0"]
     assert (page_row["status"], page_row["reason"]) == ("dropped", "rights:tdmrep-truncated")
-
