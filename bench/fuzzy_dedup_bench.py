@@ -22,11 +22,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SHARED = REPO.parent / "shared" / "data"
+from _shared import shared_data_dir  # noqa: E402 - bench/_shared.py, beside this script: the one data rule
+
+SHARED = shared_data_dir()
 
 
 def paragraphs() -> list[str]:
-    from stages.neardup_set import shared_paragraphs, synthetic_paragraphs
+    from pipeline.synthetic.neardup_set import shared_paragraphs, synthetic_paragraphs
 
     return shared_paragraphs(SHARED) if SHARED.is_dir() else synthetic_paragraphs(8000)
 
@@ -57,7 +59,8 @@ def write_jsonl(texts: list[str], ids: list[str], folder: Path) -> None:
 def run_ours(work: Path) -> None:
     import pyarrow.parquet as pq
 
-    from stages.base import ReduceContext
+    from pipeline.reduce import duckdb_engine
+    from pipeline.reduce_ops import ReduceContext
     from stages.dedup_fuzzy import FuzzyDedupStage
 
     stage = FuzzyDedupStage()
@@ -69,7 +72,7 @@ def run_ours(work: Path) -> None:
 
             keys = stage.map(pa.Table.from_batches([batch])).select(["id", *stage.key_columns])
             w.write_table(keys)
-    out = stage.reduce_local(ReduceContext([str(keys_path)], str(work), 256))
+    out = duckdb_engine.reduce(stage.reduce_op(), ReduceContext([str(keys_path)], str(work), 256))
     (work / "result.json").write_text(json.dumps({"dropped": sum(out.column("drop").to_pylist())}))
 
 
@@ -126,9 +129,10 @@ def quality(tmp: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from stages.base import ReduceContext
+    from pipeline.reduce import duckdb_engine
+    from pipeline.reduce_ops import ReduceContext
+    from pipeline.synthetic.neardup_set import generate, pair_scores
     from stages.dedup_fuzzy import FuzzyDedupStage
-    from stages.neardup_set import generate, pair_scores
 
     nd = generate(paragraphs(), families=40, singletons=100, threshold=0.7, seed=0)
     ids = [d["id"] for d in nd.docs]
@@ -142,7 +146,7 @@ def quality(tmp: Path) -> None:
         pq.write_table(
             stage.map(pa.table({"id": ids, "text": texts})).select(["id", *stage.key_columns]), work / "k.parquet"
         )
-        out = stage.reduce_local(ReduceContext([str(work / "k.parquet")], str(work), 256))
+        out = duckdb_engine.reduce(stage.reduce_op(), ReduceContext([str(work / "k.parquet")], str(work), 256))
         clusters: list = [None] * len(ids)
         for r in out.to_pylist():
             clusters[index[r["id"]]] = json.loads(r["evidence"])["cluster"] if r["drop"] else r["id"]

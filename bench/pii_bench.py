@@ -6,9 +6,9 @@ same registry and thresholds, presidio's own phone matching and context enhancer
 Arrow batches, its phone cache emptied before each timed run. Texts: German federal laws and French/English EU law (4 KB
 documents, digits, dates and citations everywhere); real web pages (shared/data/warc: 105 pages, mostly German
 and English, extracted with the extract stage's resiliparse engine, language from the langid stage; PII is
-sparse, as on the web); the demo corpus's article texts (pipeline/demo_corpus.py: 400 synthetic pages in 14
+sparse, as on the web); the demo corpus's article texts (pipeline/synthetic/plan.py: 400 synthetic pages in 14
 languages, 1 in 5 with planted contact lines, IBANs and national ids: "planted found" counts them); and the
-labelled evaluation set (stages/pii/evalset.py: PII in every document), on which recall and precision are
+labelled evaluation set (pipeline/synthetic/pii_evalset.py: PII in every document), on which recall and precision are
 scored for both.
 
 Times are this process's CPU time (time.process_time): the shared 2-core machine makes wall time swing 2x.
@@ -29,11 +29,13 @@ import pyarrow as pa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from stages.pii.evalset import CHECKSUM_ENTITIES, generate, score  # noqa: E402
+from _shared import shared_data_dir  # noqa: E402 - bench/_shared.py, beside this script: the one data rule
+
+from pipeline.synthetic.pii_evalset import CHECKSUM_ENTITIES, generate, score  # noqa: E402
 from stages.pii.recognizers.phone import scan_snippet  # noqa: E402
 from stages.pii.stage import PiiStage, country_of, resolve  # noqa: E402
 
-SHARED = REPO.parent / "shared" / "data"
+SHARED = shared_data_dir()
 CONFORMANCE = SHARED / "conformance"
 WARC = SHARED / "warc" / "trafilatura-dev-00.warc.gz"
 
@@ -89,7 +91,8 @@ def web_docs() -> list[dict[str, object]]:
 
 def demo_docs() -> tuple[list[dict[str, object]], list[dict[str, list[str]]]]:
     """The demo corpus's article texts and, per page, the PII values planted in it (PERSON needs spaCy: left out)."""
-    from pipeline.demo_corpus import article_text, build_plan
+    from pipeline.synthetic.pages import article_text
+    from pipeline.synthetic.plan import build_plan
 
     docs: list[dict[str, object]] = []
     planted: list[dict[str, list[str]]] = []

@@ -46,7 +46,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-WARC = Path(__file__).resolve().parents[2] / "shared" / "data" / "warc" / "trafilatura-dev-00.warc.gz"
+from _shared import shared_data_dir  # noqa: E402 - bench/_shared.py, beside this script: the one data rule
+
+WARC = shared_data_dir() / "warc" / "trafilatura-dev-00.warc.gz"
 CORE_STAGES = ["extract", "langid", "quality"]
 RECORD_ID = re.compile(rb"^WARC-Record-ID: <urn:uuid:([0-9a-fA-F-]{36})>\r$", re.MULTILINE)
 
@@ -111,15 +113,16 @@ def _timed(fn: Callable[[], object]) -> tuple[object, float, float]:
 
 def child_probe(spec: dict) -> dict:
     """Which registered stages import (checked in a child so the parent stays small)."""
-    from stages.registry import STAGES, stage_class
+    from stages.registry import known_stages, stage_class
 
+    names = known_stages()
     failed = {}
-    for name in STAGES:
+    for name in names:
         try:
             stage_class(name)
         except Exception as exc:  # noqa: BLE001 - any import failure means: skip this stage, say why
             failed[name] = f"{type(exc).__name__}: {str(exc)[:120]}"
-    return {"stages": list(STAGES), "failed": failed}
+    return {"stages": names, "failed": failed}
 
 
 def child_sovereign(spec: dict) -> dict:

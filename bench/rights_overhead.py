@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+from _shared import shared_data_dir  # bench/_shared.py, beside this script: the one data rule
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
@@ -23,7 +24,7 @@ from stages.base import HostEvidence
 from stages.rights import RightsStage, host_evidence_table
 from stages.rights.evidence import capture_kind
 
-SHARED_WARC = Path(__file__).resolve().parents[2] / "shared" / "data" / "warc" / "trafilatura-dev-00.warc.gz"
+SHARED_WARC = shared_data_dir() / "warc" / "trafilatura-dev-00.warc.gz"
 
 
 def read_docs(data: bytes) -> tuple[list[dict], list[dict]]:
@@ -68,7 +69,7 @@ def synthetic(n_docs: int, n_hosts: int) -> tuple[bytes, list[dict], list[dict]]
         + b"<footer><a rel='license' href='https://creativecommons.org/licenses/by/4.0/'>CC BY</a></footer>"
         + b"</body></html>"
     )
-    robots = Path(__file__).resolve().parents[2] / "shared" / "data" / "conformance" / "ai-robots-txt" / "robots.txt"
+    robots = shared_data_dir() / "conformance" / "ai-robots-txt" / "robots.txt"
     body = (robots.read_text() if robots.exists() else "User-agent: GPTBot\nDisallow: /\n").replace(
         "Disallow: /", "Disallow: /private/"
     )

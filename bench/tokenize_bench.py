@@ -33,14 +33,16 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.packs import storage  # noqa: E402
+from _shared import shared_data_dir  # noqa: E402 - bench/_shared.py, beside this script: the one data rule
+
 from pipeline.packs.bpe_array import array_module  # noqa: E402
 from pipeline.packs.encoders import HFEncoder, HFWordEncoder, make_encoder  # noqa: E402
 from pipeline.packs.pack import pack_run  # noqa: E402
-from pipeline.packs.source import MIN_WORKER_BYTES, available_cores, text_bytes  # noqa: E402
+from pipeline.packs.source import MIN_WORKER_BYTES, available_cores, run_shards, text_bytes  # noqa: E402
 from pipeline.packs.train import EOD_TOKEN, new_tokenizer  # noqa: E402
+from pipeline.storage import Store  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "conformance"
+SHARED = shared_data_dir() / "conformance"
 BATCH = 1024
 DOC_CHARS = 4000
 WORD = re.compile(r"\w{5,}")
@@ -153,8 +155,8 @@ def main() -> None:
     pq.write_table(table, run / "shards" / "lang=xx" / "part-00000.parquet", compression="zstd")
     (run / "run.json").write_text(json.dumps({"root_hash": "0" * 64}))
     roots: dict[str, set[str]] = {}
-    fs, path = storage.resolve(run)
-    auto = max(1, min(cores, text_bytes(fs, storage.run_shards(fs, path)) // MIN_WORKER_BYTES))
+    store = Store(str(run))
+    auto = max(1, min(cores, text_bytes(store, run_shards(store)) // MIN_WORKER_BYTES))
 
     # A fresh tokenizer / encoder per measurement: HF's BPE cache and our word cache would flatter later rounds.
     def hf(parallel: bool, fast: bool) -> Callable[[], np.ndarray]:

@@ -215,12 +215,13 @@ def _check_conservation(
 
 def _duplicate_ids(store: Store, rels: list[str]) -> int:
     """Rows minus distinct ids over the whole manifest, counted by DuckDB (spills to disk beyond its memory)."""
-    import duckdb
     import pyarrow.dataset as ds
+
+    from pipeline import duck
 
     if not rels:
         return 0
-    con = duckdb.connect()
+    con = duck.connect(threads=None)
     try:
         con.register("m", ds.dataset([store.path(r) for r in rels], filesystem=store.fs, format="parquet"))
         (dup,) = con.execute("SELECT count(*) - count(DISTINCT id) FROM m").fetchone()
@@ -270,15 +271,16 @@ def check_input_records(
     gives it, and an independent byte scan of the file (JSONL: non-blank lines; WARC: record headers, or gzip
     members holding one) must not find more records than were read. Conservation alone cannot see records the
     reader never reached. Inputs no longer readable are skipped and said so."""
-    import duckdb
     import pyarrow.dataset as ds
+
+    from pipeline import duck
 
     problems: list[str] = []
     inputs = [i for i in run.get("inputs", []) if isinstance(i, dict) and isinstance(i.get("uri"), str)]
     rels = sorted(r for r in outputs if r.startswith("manifest/"))
     rows: dict[str, int] = {}
     if rels:
-        con = duckdb.connect()
+        con = duck.connect(threads=None)
         try:
             con.register("m", ds.dataset([store.path(r) for r in rels], filesystem=store.fs, format="parquet"))
             rows = dict(

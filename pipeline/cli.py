@@ -182,16 +182,10 @@ def explain_cmd(run: str, key: str) -> None:
     click.echo(explain(run, key))
 
 
-def _register_optional_commands() -> None:
-    try:
-        from pipeline.packs.cli import pack, tokenizer
-    except ImportError:
-        return
-    main.add_command(tokenizer)
-    main.add_command(pack)
+from pipeline.packs.cli import pack, tokenizer  # noqa: E402 - after main, which these join
 
-
-_register_optional_commands()
+main.add_command(tokenizer)
+main.add_command(pack)
 
 if __name__ == "__main__":
     main()

@@ -114,10 +114,30 @@ def parse_config(data: Any, source: str = "<config>") -> RunConfig:
         raise ConfigError(format_validation_error(source, err)) from None
     except RecursionError:
         raise ConfigError(f"{source}: settings nested too deeply") from None
-    from stages.registry import validate_stage_specs  # late import: stages import pipeline modules
-
-    validate_stage_specs(cfg, source)
+    _validate_stage_specs(cfg, source)
     return cfg
+
+
+def _validate_stage_specs(cfg: RunConfig, source: str) -> None:
+    """Each stage named once, known, and its params valid for its ``Params`` (normalised in place: run.json and
+    the workers see the checked values)."""
+    from stages.registry import stage_class
+
+    seen: set[str] = set()
+    for i, spec in enumerate(cfg.stages):
+        where = f"stages[{i}]"
+        if spec.name in seen:
+            raise ConfigError(f"{source}: {where}.name: stage {spec.name!r} is listed twice")
+        seen.add(spec.name)
+        try:
+            cls = stage_class(spec.name)
+        except KeyError as exc:
+            raise ConfigError(f"{source}: {where}.name: {exc.args[0]}") from None
+        try:
+            spec.params = cls.Params.model_validate(spec.params).model_dump(mode="json")
+        except ValidationError as err:
+            msg = format_validation_error(source, err)
+            raise ConfigError(msg.replace(f"{source}: ", f"{source}: {where}.params.", 1)) from None
 
 
 # A config is a few hundred nodes. The bounds stop "billion laughs" alias bombs (a few KB that expand to billions

@@ -12,7 +12,7 @@ DEMO_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
 
 def ensure_corpus(corpus_dir: Path, pages: int | None) -> list[Path]:
     """Generate the demo crawl unless the same one (same generator settings) is already there."""
-    from pipeline import demo_corpus
+    from pipeline.synthetic.crawl import generate_demo_corpus
 
     kwargs = {"pages": pages} if pages else {}
     stamp = corpus_dir / ".generated.json"
@@ -23,7 +23,7 @@ def ensure_corpus(corpus_dir: Path, pages: int | None) -> list[Path]:
     for old in existing:
         old.unlink()
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    files = demo_corpus.generate_demo_corpus(corpus_dir, **kwargs)
+    files = generate_demo_corpus(corpus_dir, **kwargs)
     stamp.write_text(wanted)
     return sorted(Path(f) for f in files)
 

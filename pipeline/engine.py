@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import duckdb
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from pipeline import duck
 from pipeline.config import ConfigError, RunConfig
 from pipeline.errors import SovereignError
 from pipeline.executors import Executor, make_executor
@@ -40,7 +40,7 @@ from pipeline.tasks import (
     shard_task,
     unit_task,
 )
-from stages.base import GlobalStage, ReduceContext
+from stages.base import HOST_CAPTURES, GlobalStage, ReduceContext
 
 
 class RunError(SovereignError):
@@ -271,7 +271,7 @@ def _run(
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    if any(s.needs_host_evidence for s in stages):
+    if any(HOST_CAPTURES in s.side_inputs for s in stages):
         hooks.phase("host captures", len(units))
         executor.map(partial(evidence_task, ctx), units, lambda n: hooks.advance({}))
         merge_host_evidence(ctx, units)  # one file sorted by host, streamed: bodies are never all in memory
@@ -342,7 +342,7 @@ def _reduces(
             ctx = ReduceContext(
                 key_files=key_files, work_dir=scratch, memory_mb=cfg.executor.memory_mb, filesystem=store.fs
             )
-            result = executor.reduce(stage, ctx, list(stage.key_columns)).sort_by("id")
+            result = executor.reduce(stage.reduce_op(), ctx).sort_by("id")
             store.write_parquet(rel, result)
             local_drops.append(f"{scratch}/{stage.name}-reduce.parquet")
             pq.write_table(result, local_drops[-1])
@@ -367,19 +367,17 @@ def _local_key_files(store: Store, units: list[WorkUnit], globals_: list[GlobalS
 
 def _surviving_keys(doc_files: list[str], previous: list[str], stage: GlobalStage, scratch: str, memory_mb: int) -> str:
     """Keys of documents no earlier global stage dropped, as one local Parquet file (DuckDB streams it)."""
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit={sql_string(f'{memory_mb}MB')}")
-    con.execute(f"SET temp_directory={sql_string(scratch)}")
-    con.execute("SET threads=1")
-    files = ", ".join(sql_string(f) for f in doc_files)
-    drops = ", ".join(sql_string(f) for f in previous)
-    cols = ", ".join(["id", *stage.key_columns])
+    cols = ", ".join(duck.ident(c) for c in ["id", *stage.key_columns])
     target = f"{scratch}/{stage.name}-keys.parquet"
-    con.execute(
-        f"COPY (SELECT {cols} FROM read_parquet([{files}]) WHERE id NOT IN "
-        f"(SELECT id FROM read_parquet([{drops}]) WHERE drop) ORDER BY id) TO {sql_string(target)} (FORMAT parquet)"
-    )
-    con.close()
+    con = duck.connect(memory_mb, scratch)
+    try:
+        con.execute(
+            f"COPY (SELECT {cols} FROM read_parquet({duck.parquet_list(doc_files)}) WHERE id NOT IN "
+            f"(SELECT id FROM read_parquet({duck.parquet_list(previous)}) WHERE drop) ORDER BY id) "
+            f"TO {sql_string(target)} (FORMAT parquet)"
+        )
+    finally:
+        con.close()
     return target
 
 
@@ -440,7 +438,7 @@ def manifest_counts(store: Store, rels: list[str] | None = None) -> dict[str, An
     files = [store.path(rel) for rel in rels]
     if not files:
         return {"kept": 0, "dropped": 0, "quarantined": 0, "manifest_rows": 0, "by_reason": {}}
-    con = duckdb.connect()
+    con = duck.connect(threads=None)
     # Registered as a dataset, DuckDB streams the manifest instead of holding it in memory.
     con.register("m", ds.dataset(files, filesystem=store.fs, format="parquet"))
     status = dict(con.execute("SELECT status, count(*) FROM m GROUP BY status").fetchall())

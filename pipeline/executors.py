@@ -2,7 +2,8 @@
 
 Tasks read and write through the run's storage and return small summaries, so the three executors differ
 only in how they schedule work; the bytes written come from the same code. Global reduces are the one place
-where each executor runs its own algorithm (stages.base.GlobalStage.reduce_*).
+where each executor runs its own engine: a global stage states an engine-neutral op (pipeline.reduce_ops) and the
+executor's backend (pipeline/reduce/) implements it: DuckDB for local, DataFrames for Spark, Ray Data for Ray.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.config import ExecutorSpec
-from stages.base import REDUCE_SCHEMA, GlobalStage, ReduceContext
+from pipeline.reduce_ops import ReduceContext, ReduceOp
 
 Progress = Callable[[Any], None]
 
@@ -27,7 +28,8 @@ class Executor:
     def map(self, fn: Callable[[Any], Any], items: list[Any], on_done: Progress | None = None) -> list[Any]:
         raise NotImplementedError
 
-    def reduce(self, stage: GlobalStage, ctx: ReduceContext, key_columns: list[str]) -> pa.Table:
+    def reduce(self, op: ReduceOp, ctx: ReduceContext) -> pa.Table:
+        """REDUCE_SCHEMA rows of op over ctx.key_files, sorted by id: the same bytes on every executor."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -85,8 +87,10 @@ class LocalExecutor(Executor):
                 on_done(result)
         return _ordered(done, len(items))
 
-    def reduce(self, stage: GlobalStage, ctx: ReduceContext, key_columns: list[str]) -> pa.Table:
-        return stage.reduce_local(ctx)
+    def reduce(self, op: ReduceOp, ctx: ReduceContext) -> pa.Table:
+        from pipeline.reduce import duckdb_engine
+
+        return duckdb_engine.reduce(op, ctx)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -122,13 +126,10 @@ class SparkExecutor(Executor):
                 on_done(r)
         return results
 
-    def reduce(self, stage: GlobalStage, ctx: ReduceContext, key_columns: list[str]) -> pa.Table:
-        df = self.spark.read.parquet(*ctx.key_files).select("id", *key_columns)
-        result = stage.reduce_spark(self.spark, df)
-        if isinstance(result, pa.Table):
-            return result.cast(REDUCE_SCHEMA)
-        table = result.select(*REDUCE_SCHEMA.names).toArrow()
-        return table.cast(REDUCE_SCHEMA).sort_by("id")
+    def reduce(self, op: ReduceOp, ctx: ReduceContext) -> pa.Table:
+        from pipeline.reduce import spark_engine
+
+        return spark_engine.reduce(self.spark, op, ctx)
 
 
 class RayExecutor(Executor):
@@ -170,11 +171,10 @@ class RayExecutor(Executor):
                 on_done(result)
         return _ordered(done, len(items))
 
-    def reduce(self, stage: GlobalStage, ctx: ReduceContext, key_columns: list[str]) -> pa.Table:
-        import ray.data
+    def reduce(self, op: ReduceOp, ctx: ReduceContext) -> pa.Table:
+        from pipeline.reduce import ray_engine
 
-        ds = ray.data.read_parquet(ctx.key_files, columns=["id", *key_columns])
-        return stage.reduce_ray(ds).cast(REDUCE_SCHEMA).sort_by("id")
+        return ray_engine.reduce(op, ctx)
 
 
 def make_executor(spec: ExecutorSpec, spark_session: Any = None) -> Executor:

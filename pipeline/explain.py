@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
+from pipeline import duck
 from pipeline.runinfo import printable
 
 # What each rights reason means, in plain words.
@@ -55,7 +54,7 @@ def _find_rows(run: Path, url_or_id: str) -> list[dict[str, Any]]:
     parts = sorted((run / "manifest").glob("part-*.parquet"))
     if not parts:
         raise LookupError(f"{run}: no manifest (expected {run / 'manifest' / 'part-*.parquet'})")
-    con = duckdb.connect()
+    con = duck.connect(threads=None)
     try:
         cur = con.execute(
             "SELECT * FROM read_parquet(?) WHERE id = ? OR url = ? ORDER BY id",

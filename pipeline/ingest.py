@@ -29,6 +29,25 @@ CAPTURE_MAX_HEADER_BYTES = 64 * 1024
 DOCUMENT_RECORD_TYPES = {"response", "resource"}
 
 
+# Every reason ingest records (docs/evidence.md lists their evidence keys).
+REASONS: dict[str, str] = {
+    "ingest:host-capture": "kept as rights evidence (robots.txt, tdmrep.json), not a document",
+    "ingest:not-a-document-record": "a WARC record that is not a response/resource (request, metadata, warcinfo)",
+    "ingest:http-status": "a response whose HTTP status is not 2xx",
+    "ingest:record-too-large": "quarantined: the record is larger than the config's max_record_bytes",
+    "ingest:bad-http-headers": "quarantined: the HTTP header block could not be parsed",
+    "ingest:bad-record-length": "quarantined: the next record does not start where this one's length says",
+    "ingest:truncated-record": "quarantined: the record's block ends before its Content-Length",
+    "ingest:truncated-data": "quarantined: the file ends inside a gzip member (the crawl file was cut)",
+    "ingest:unreadable-data": "quarantined: bytes no record could be read from (the reader resumes after them)",
+    "ingest:empty-file": "quarantined: an input file of 0 bytes",
+    "ingest:no-records": "quarantined: a non-empty input file without a single record",
+    "ingest:invalid-json": "quarantined: a JSONL line that is not a JSON object",
+    "ingest:invalid-utf8": "quarantined: a JSONL line that is not UTF-8",
+    "ingest:missing-text": "quarantined: a JSONL/Parquet row without the configured text column",
+}
+
+
 @dataclass(frozen=True)
 class WorkUnit:
     """One input file: the unit of parallelism, of resume and of input provenance."""
@@ -313,7 +332,7 @@ def _unread_range(unit: WorkUnit, start: int, end: int, records_read: int) -> di
 
 def _bad_length(unit: WorkUnit, read: _Read, error: BaseException | None) -> dict[str, Any]:
     """The row for a record after which the next record header was not where its Content-Length said."""
-    evidence: dict[str, Any] = {"offset": read.offset, "declared_length": read.declared}
+    evidence: dict[str, Any] = {"offset": read.offset, "declared": read.declared}
     if error is not None:
         evidence["next_record_error"] = type(error).__name__
     return _record(

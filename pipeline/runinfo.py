@@ -43,8 +43,9 @@ def git_commit() -> str | None:
     return commit if out.returncode == 0 and commit else None
 
 
-def dumps(obj: Any) -> bytes:
-    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+def dumps(obj: Any, indent: int = 2) -> bytes:
+    """Canonical JSON bytes (sorted keys, UTF-8, a final newline); pack.json keeps the indent=1 it was made with."""
+    return (json.dumps(obj, indent=indent, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -37,6 +37,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipeline.errors import SovereignError
 from pipeline.schema import STATUS_QUARANTINED
 from stages.base import StageError, decision_row
 
@@ -46,6 +47,14 @@ POLL_S = 0.05
 START_TIMEOUT_S = 300.0  # loading models on a cold, busy node
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+# The reasons of documents the sandbox quarantines (docs/evidence.md); the stage that ran is in the evidence.
+REASONS: dict[str, str] = {
+    "error:timeout": "the stages took more than the per-document CPU budget (executor.doc_timeout_s) on it",
+    "error:memory-limit": "the stage process grew past executor.memory_mb on it",
+    "error:worker-crash": "the stage process died on it (a crash in native code, a signal)",
+}
 
 
 class SandboxError(StageError):
@@ -398,7 +407,8 @@ def _child(read_fd: int, write_fd: int) -> None:
                 (
                     "fatal",
                     f"stage failed outside any document: {type(exc).__name__} at "
-                    f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}",
+                    f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}"
+                    + (f": {str(exc)[:300]}" if isinstance(exc, SovereignError) else ""),  # its message is safe
                 ),
             )
             return

@@ -7,6 +7,8 @@ internal (raw HTML, HTTP headers): they travel between stages and are dropped be
 from __future__ import annotations
 
 import hashlib
+import json
+from typing import Any
 
 import pyarrow as pa
 
@@ -28,18 +30,8 @@ DOCUMENT_FIELDS: list[pa.Field] = [
 ]
 DOCUMENT_SCHEMA = pa.schema(DOCUMENT_FIELDS)
 
-# Columns stages add; declared here so every executor writes the same shard schema.
-STAGE_FIELDS: list[pa.Field] = [
-    pa.field("language", pa.string()),
-    pa.field("language_score", pa.float32()),
-    pa.field("quality_signals", pa.string()),  # JSON of the heuristics' values
-    pa.field("licence", pa.string()),  # SPDX id or registry id, set by the rights stage
-    pa.field("pii_counts", pa.string()),  # JSON {entity_type: count}, set by the PII stage
-    pa.field("dup_cluster_size", pa.int32()),  # set by fuzzy dedup
-]
-
-# What trainers get in shards/lang=xx/part-NNNNN.parquet, in this column order.
-SHARD_SCHEMA = pa.schema([f for f in DOCUMENT_FIELDS if not f.name.startswith("_")] + STAGE_FIELDS)
+# The shard schema is derived from the run's stages (pipeline.stage_runner.shard_schema): the document columns
+# above without the internal ones, then each stage's declared public columns.
 
 # One row per dropped or quarantined document, emitted by the stage that decided.
 DECISION_SCHEMA = pa.schema(
@@ -56,6 +48,14 @@ DECISION_SCHEMA = pa.schema(
         pa.field("evidence", pa.string()),  # short JSON; never document text or PII values
     ]
 )
+
+
+def evidence_json(evidence: dict[str, Any] | None) -> str | None:
+    """The one serialisation of evidence (docs/evidence.md): compact, keys sorted, UTF-8 kept."""
+    if evidence is None:
+        return None
+    return json.dumps(evidence, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
 
 # manifest/part-NNNNN.parquet: one row per input record. Kept rows have no stage/reason; their evidence holds
 # what a keep relied on (e.g. the licence found by the rights stage).

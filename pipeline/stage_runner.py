@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
 from pipeline.config import RunConfig
-from pipeline.schema import HOST_EVIDENCE_SCHEMA, SHARD_SCHEMA, STATUS_QUARANTINED
+from pipeline.schema import DECISION_SCHEMA, DOCUMENT_FIELDS, HOST_EVIDENCE_SCHEMA, MANIFEST_SCHEMA, STATUS_QUARANTINED
 from pipeline.storage import S3Settings, Store
-from stages.base import GlobalStage, HostEvidence, Stage, StageResult, decision_row, safe_error
-from stages.registry import build_stage
+from stages.base import (
+    HOST_CAPTURES,
+    GlobalStage,
+    HostEvidence,
+    Stage,
+    StageContractError,
+    StageResult,
+    decision_row,
+    safe_error,
+)
+from stages.registry import build_stage, stage_class
 
 SHARD_KEY = "_shard_key"
 WORK = "_work"  # a run's scratch folder under its output
 EVIDENCE_FILE = f"{WORK}/host_evidence.parquet"
 UNDETERMINED = "und"
+MANIFEST_DOC_COLUMNS = ("language", "language_score", "licence")  # manifest columns read from the documents
 
 _CACHE: dict[str, list[Stage]] = {}
 
@@ -33,13 +43,13 @@ def stages_for(cfg: RunConfig, host_evidence: HostEvidence | pa.Table | None) ->
     key = cfg.sha256()
     if key not in _CACHE:
         stages = build_stages(cfg)
+        side = {
+            HOST_CAPTURES: host_evidence
+            if isinstance(host_evidence, HostEvidence)
+            else HostEvidence(host_evidence if host_evidence is not None else empty_evidence())
+        }
         for stage in stages:
-            if stage.needs_host_evidence:
-                stage.host_evidence = (
-                    host_evidence
-                    if isinstance(host_evidence, HostEvidence)
-                    else HostEvidence(host_evidence if host_evidence is not None else empty_evidence())
-                )
+            stage.inputs.update({name: side[name] for name in stage.side_inputs})
             stage.ensure_setup()
         _CACHE.clear()
         _CACHE[key] = stages
@@ -67,11 +77,33 @@ def empty_evidence() -> pa.Table:
     return pa.Table.from_batches([], schema=HOST_EVIDENCE_SCHEMA)
 
 
+def shard_schema(stages: Iterable[Stage | type[Stage]]) -> pa.Schema:
+    """What trainers get in shards: the document columns, then the public columns the run's stages declare, in
+    stage order (derived, never listed by hand: a stage's new column reaches the shards by being declared)."""
+    fields = [f for f in DOCUMENT_FIELDS if not f.name.startswith("_")]
+    names = {f.name for f in fields}
+    for stage in stages:
+        for col in stage.columns:
+            if not col.name.startswith("_") and col.name not in names:
+                fields.append(col.field())
+                names.add(col.name)
+    return pa.schema(fields)
+
+
+def run_shard_schema(cfg: RunConfig) -> pa.Schema:
+    """The shard schema of a run, from its stages' declarations (their classes only: no model is loaded)."""
+    return shard_schema(stage_class(spec.name) for spec in cfg.enabled_stages())
+
+
 def unit_schema(stages: list[Stage]) -> pa.Schema:
     """Columns a work unit keeps for its surviving documents: the shard columns, the shard key, and the
     internal columns stages add (keep-evidence, global-stage keys)."""
-    fields = list(SHARD_SCHEMA) + [pa.field(SHARD_KEY, pa.string())]
-    names = set(SHARD_SCHEMA.names) | {SHARD_KEY}
+    shard = shard_schema(stages)
+    fields = list(shard) + [pa.field(SHARD_KEY, pa.string())]
+    # The manifest's document columns exist in every run (null where no stage sets them).
+    fields += [f for f in DECISION_SCHEMA if f.name in MANIFEST_DOC_COLUMNS and f.name not in shard.names]
+    fields += [f for f in MANIFEST_SCHEMA if f.name in MANIFEST_DOC_COLUMNS and f.name not in {x.name for x in fields}]
+    names = {f.name for f in fields}
     for stage in stages:
         extra = dict(stage.adds_columns)
         if isinstance(stage, GlobalStage):
@@ -108,9 +140,11 @@ class BatchOutcome:
 
 def _run_stage(stage: Stage, table: pa.Table) -> StageResult:
     """One stage over one batch; if the batch as a whole fails, retry document by document so that only the
-    documents that fail are quarantined."""
+    documents that fail are quarantined. The one per-document error-isolation path: stages just raise."""
     try:
-        return stage.process(table)
+        return _checked(stage, table, stage.process(table))
+    except StageContractError:
+        raise  # a bug in the stage, not in a document: stop the run
     except Exception:  # noqa: BLE001 - isolate the bad document(s) below
         pass
     kept: list[pa.Table] = []
@@ -118,7 +152,9 @@ def _run_stage(stage: Stage, table: pa.Table) -> StageResult:
     for i in range(table.num_rows):
         one = table.slice(i, 1)
         try:
-            res = stage.process(one)
+            res = _checked(stage, one, stage.process(one))
+        except StageContractError:
+            raise
         except Exception as exc:  # noqa: BLE001
             reason, evidence = safe_error(exc)
             decisions.append(decision_row(one.to_pylist()[0], stage.name, reason, evidence, STATUS_QUARANTINED))
@@ -128,6 +164,17 @@ def _run_stage(stage: Stage, table: pa.Table) -> StageResult:
     if kept:
         return StageResult(kept=pa.concat_tables(kept, promote_options="permissive"), decisions=decisions)
     return StageResult(kept=table.slice(0, 0), decisions=decisions)
+
+
+def _checked(stage: Stage, before: pa.Table, result: StageResult) -> StageResult:
+    """A stage may add only the columns it declares (else they would vanish from the shards unnoticed)."""
+    added = set(result.kept.column_names) - set(before.column_names)
+    declared = set(stage.adds_columns) | (set(stage.key_columns) if isinstance(stage, GlobalStage) else set())
+    if added - declared:
+        raise StageContractError(
+            f"stage {stage.name!r} wrote undeclared column(s) {sorted(added - declared)}: declare them in `columns`"
+        )
+    return result
 
 
 def run_batch(stages: list[Stage], table: pa.Table, on_stage: Callable[[str], None] | None = None) -> BatchOutcome:

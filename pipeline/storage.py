@@ -7,13 +7,17 @@ section (endpoint and region only), never from code, and are never printed.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import io
 import os
+import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -215,6 +219,40 @@ class Store:
     def read_bytes(self, rel: str) -> bytes:
         with self.fs.open_input_stream(self.path(rel), compression=None) as fh:
             return fh.read()
+
+    @contextlib.contextmanager
+    def open_output(self, rel: str) -> Iterator[BinaryIO]:
+        """A stream for a file too big to hold in memory: it appears at rel whole, and only if the block ends without
+        an error (a temporary name then a rename on local disk; a local temporary file then one upload on S3, since
+        an S3 output stream would complete its upload with partial data when the block fails)."""
+        if self.local:
+            target = self.path(rel)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            tmp = f"{target}.tmp-{uuid.uuid4().hex}"
+        else:
+            fd, tmp = tempfile.mkstemp(prefix="sovereign-", suffix=".tmp")
+            os.close(fd)
+        try:
+            with open(tmp, "wb") as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+            self.put_file(tmp, rel)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def parquet_file(self, rel: str) -> pq.ParquetFile:
+        """A Parquet file opened for reading its footer, row groups or columns (nothing is read before asked)."""
+        return pq.ParquetFile(self.fs.open_input_file(self.path(rel)))
+
+    def temporary_files(self, rel: str) -> list[str]:
+        """Relative paths of the temporary files an interrupted writer left under rel (what list() leaves out)."""
+        base = self.path(rel)
+        infos = self.fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+        n = len(base.rstrip("/")) + 1
+        return sorted(i.path[n:] for i in infos if i.type == pafs.FileType.File and ".tmp-" in i.base_name)
 
     def list(self, rel: str, suffix: str = "") -> list[str]:
         """Relative paths of files under rel (recursive), sorted."""

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from pipeline import duck
 from pipeline.config import RunConfig
 from pipeline.ingest import WorkUnit, read_unit, scan_host_captures
 from pipeline.sandbox import StageSandbox, sandbox_for
@@ -27,10 +28,9 @@ from pipeline.schema import (
     HOST_EVIDENCE_ORDER,
     HOST_EVIDENCE_SCHEMA,
     MANIFEST_SCHEMA,
-    SHARD_SCHEMA,
     STATUS_KEPT,
 )
-from pipeline.stage_runner import EVIDENCE_FILE, SHARD_KEY, WORK, conform, shard_key
+from pipeline.stage_runner import EVIDENCE_FILE, SHARD_KEY, WORK, conform, run_shard_schema, shard_key
 from pipeline.storage import (
     PARQUET_OPTIONS,
     ROW_GROUP_SIZE,
@@ -251,20 +251,14 @@ def _evidence_json(row: dict[str, Any], evidence_cols: list[str]) -> str | None:
 def _connect(ctx: TaskContext, scratch: str) -> duckdb.DuckDBPyConnection:
     """DuckDB with the run's memory budget: sorts and joins beyond it spill to local scratch, so a task's memory
     is set by the config, not by how large a shard or manifest part grows."""
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit={sql_string(f'{ctx.config().executor.memory_mb}MB')}")
-    con.execute(f"SET temp_directory={sql_string(scratch)}")  # TMPDIR is the user's: quoted like any path
-    con.execute("SET threads=1")  # the executor already runs one task per core
-    con.execute("SET preserve_insertion_order=false")
-    return con
+    return duck.connect(ctx.config().executor.memory_mb, scratch, preserve_insertion_order=False)
 
 
 def _view(con: duckdb.DuckDBPyConnection, store: Store, name: str, rels: list[str]) -> None:
     """A view over Parquet files of the run: read directly on local disk, through pyarrow's filesystem on S3
     (DuckDB scans the Arrow dataset lazily, with projection and filter pushdown)."""
     if store.local:
-        files = ", ".join(sql_string(store.path(r)) for r in rels)
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{files}])")
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({duck.parquet_list(map(store.path, rels))})")
     else:
         dataset = ds.dataset([store.path(r) for r in rels], filesystem=store.fs, format="parquet")
         con.register(name, dataset)
@@ -305,16 +299,19 @@ def shard_task(ctx: TaskContext, task: ShardTask) -> dict[str, Any]:
             sizes.insert(0, f"r{i}.dup_cluster_size")  # a later stage's size wins
         size_default = "1" if task.sizes_clusters else "NULL"
         case = lambda whens: f"CASE {' '.join(whens)} END" if whens else "NULL"  # noqa: E731
+        shard_schema = run_shard_schema(ctx.config())
+        # dup_cluster_size (REDUCE_SCHEMA) comes from the reduces, when a stage of the run declares it.
+        sized = "dup_cluster_size" in shard_schema.names
         con.execute(
-            f"""CREATE TEMP TABLE t AS SELECT d.* EXCLUDE (dup_cluster_size),
-                COALESCE({", ".join([*sizes, size_default])})::INTEGER AS dup_cluster_size,
+            f"""CREATE TEMP TABLE t AS SELECT d.*{" EXCLUDE (dup_cluster_size)" if sized else ""},
+                {f"COALESCE({', '.join([*sizes, size_default])})::INTEGER AS dup_cluster_size," if sized else ""}
                 {case(drop_stage)} AS _drop_stage, {case(drop_reason)} AS _drop_reason,
                 {case(drop_evidence)} AS _drop_evidence
             FROM units d {" ".join(joins)} WHERE d.{SHARD_KEY} = {key}"""
         )
         rel = shard_rel(task.key)
         kept_path = os.path.join(scratch, "shard.parquet")
-        kept = _stream_parquet(con, "SELECT * FROM t WHERE _drop_stage IS NULL ORDER BY id", SHARD_SCHEMA, kept_path)
+        kept = _stream_parquet(con, "SELECT * FROM t WHERE _drop_stage IS NULL ORDER BY id", shard_schema, kept_path)
         if kept:
             store.put_file(kept_path, rel)
         evidence_cols = sorted(

@@ -1,23 +1,64 @@
-"""What a stage is: a name, a version, parameters from config, and one method over a batch of documents.
+"""What a stage is: the contract every stage declares, checked by the base class.
+
+A stage is one module. It declares its ``name`` and ``version``, its typed ``Params`` (validated once, here, and
+exposed as ``self.params``), the ``columns`` it adds to the shards (name, Arrow type, description: the shard schema
+is derived from them), the ``reasons`` it drops documents for, and the ``side_inputs`` it reads (e.g. the run's
+host captures). It registers itself with ``@register`` (stages/registry.py) and implements one method over a batch.
 
 A stage returns the documents it keeps and one decision row for each document it drops. A document whose
-processing raises is quarantined (reason = the error class and where it was raised, never its content) and
-the batch goes on. Heavy resources are loaded in ``setup()``, once per worker process.
+processing raises is quarantined by the stage runner (reason = the error class and where it was raised, never its
+content) and the batch goes on. Heavy resources are loaded in ``setup()``, once per worker process.
+See docs/writing-a-stage.md.
 """
 
 from __future__ import annotations
 
-import json
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from pipeline.errors import StageError
-from pipeline.schema import DECISION_SCHEMA, STATUS_DROPPED, STATUS_QUARANTINED
+from pipeline.errors import ConfigError, SovereignError, StageError, format_validation_error
+from pipeline.reduce_ops import REDUCE_SCHEMA, ReduceContext, ReduceOp
+from pipeline.schema import STATUS_DROPPED, evidence_json
 
-__all__ = ["Drop", "DocumentStage", "GlobalStage", "Stage", "StageError", "StageResult"]
+__all__ = [
+    "REDUCE_SCHEMA",
+    "Column",
+    "DocumentStage",
+    "Drop",
+    "GlobalStage",
+    "ReduceContext",
+    "Stage",
+    "StageError",
+    "StageParams",
+    "StageResult",
+]
+
+
+class StageContractError(SovereignError):
+    """A stage broke its own declaration (e.g. wrote a column it does not declare): a bug, so the run stops."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column a stage adds. Public columns go to the shards (described in the run's schema); names starting
+    with ``_`` are internal: they travel between stages and stay out of the shards."""
+
+    name: str
+    type: pa.DataType
+    description: str
+
+    def field(self) -> pa.Field:
+        return pa.field(self.name, self.type)  # descriptions go to docs and --help, not into every shard's bytes
+
+
+class StageParams(BaseModel):
+    """Base of every stage's ``Params``: a key the model does not define is an error (a typo never passes)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 @dataclass
@@ -33,12 +74,6 @@ class Drop:
 class StageResult:
     kept: pa.Table
     decisions: list[dict[str, Any]] = field(default_factory=list)  # rows of DECISION_SCHEMA
-
-
-def evidence_json(evidence: dict[str, Any] | None) -> str | None:
-    if evidence is None:
-        return None
-    return json.dumps(evidence, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def decision_row(
@@ -59,9 +94,11 @@ def decision_row(
 
 
 def safe_error(exc: BaseException) -> tuple[str, dict[str, Any]]:
-    """Reason and evidence for a quarantine: the error class and the code location, never the message of a
-    foreign exception (library messages can quote the input, e.g. UnicodeDecodeError)."""
-    reason = f"error:{type(exc).__name__}"
+    """Reason and evidence for a quarantine: the error class (or the stage's own ``reason`` for its errors) and
+    the code location, never the message of a foreign exception (library messages can quote the input, e.g.
+    UnicodeDecodeError)."""
+    reason = getattr(exc, "reason", None) if isinstance(exc, StageError) else None
+    reason = reason if isinstance(reason, str) else f"error:{type(exc).__name__}"
     evidence: dict[str, Any] = {"error": type(exc).__name__}
     if isinstance(exc, StageError):
         evidence["message"] = str(exc)[:300]
@@ -72,21 +109,40 @@ def safe_error(exc: BaseException) -> tuple[str, dict[str, Any]]:
     return reason, evidence
 
 
+HOST_CAPTURES = "host_captures"  # side input: the run's robots.txt / tdmrep.json captures (a HostEvidence)
+SIDE_INPUTS = frozenset({HOST_CAPTURES})  # the side inputs the engine knows how to produce
+
+
 class Stage:
-    """Base class. Subclasses set ``name`` and ``version`` and implement ``process`` (or ``apply``)."""
+    """Base class. Subclasses declare the class attributes below and implement ``process`` (or ``apply``)."""
 
     name: ClassVar[str] = "stage"
     version: ClassVar[str] = "1"
-    # Columns this stage adds (name -> type); they must exist in pipeline.schema.STAGE_FIELDS or start with "_".
-    adds_columns: ClassVar[dict[str, pa.DataType]] = {}
-    # True for stages that read host-level captures (robots.txt, tdmrep.json); the engine then sets
-    # ``self.host_evidence`` (a HostEvidence) before calling setup().
-    needs_host_evidence: ClassVar[bool] = False
+    Params: ClassVar[type[BaseModel]] = StageParams  # typed parameters; the config's ``params`` are checked against it
+    columns: ClassVar[tuple[Column, ...]] = ()  # columns this stage adds (public ones go to the shards)
+    reasons: ClassVar[dict[str, str]] = {}  # reason code -> what it means, for every reason the stage drops for
+    side_inputs: ClassVar[tuple[str, ...]] = ()  # run-wide inputs the engine prepares before the map (SIDE_INPUTS)
+    adds_columns: ClassVar[dict[str, pa.DataType]] = {}  # derived from ``columns``: name -> type
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.adds_columns = {c.name: c.type for c in cls.columns}
+        unknown = set(cls.side_inputs) - SIDE_INPUTS
+        if unknown:
+            raise TypeError(f"{cls.__name__}: unknown side inputs {sorted(unknown)}; known: {sorted(SIDE_INPUTS)}")
 
     def __init__(self, **params: Any) -> None:
-        self.params = params
+        try:
+            self.params = self.Params.model_validate(params)
+        except ValidationError as err:
+            raise ConfigError(format_validation_error(f"{self.name} stage params", err)) from None
         self._ready = False
-        self.host_evidence: HostEvidence | None = None
+        self.inputs: dict[str, Any] = {}  # side input name -> value, set by the stage runner before setup()
+
+    def side_input(self, name: str) -> Any:
+        if name not in self.side_inputs:
+            raise StageContractError(f"stage {self.name!r} reads side input {name!r} without declaring it")
+        return self.inputs.get(name)
 
     def setup(self) -> None:
         """Load heavy resources (models, engines). Called once per worker process before the first batch."""
@@ -98,7 +154,7 @@ class Stage:
 
     def describe(self) -> dict[str, Any]:
         """What run.json records about this stage."""
-        return {"name": self.name, "version": self.version, "params": self.params}
+        return {"name": self.name, "version": self.version, "params": self.params.model_dump(mode="json")}
 
     def process(self, docs: pa.Table) -> StageResult:
         raise NotImplementedError
@@ -108,22 +164,16 @@ class DocumentStage(Stage):
     """A row-wise stage: implement ``apply(doc) -> dict | Drop``.
 
     ``apply`` gets one document as a dict and returns either a ``Drop`` or a dict of column values to set
-    (new columns from ``adds_columns``, or ``text`` when the stage rewrites it). An exception quarantines
-    that document only.
+    (declared ``columns``, or ``text`` / ``url`` when the stage rewrites them). An exception quarantines that
+    document only: the stage runner retries the batch one document at a time (the one isolation path).
     """
 
     def apply(self, doc: dict[str, Any]) -> dict[str, Any] | Drop:
         raise NotImplementedError
 
-    def apply_batch(self, docs: list[dict[str, Any]]) -> list[dict[str, Any] | Drop | BaseException]:
+    def apply_batch(self, docs: list[dict[str, Any]]) -> list[dict[str, Any] | Drop]:
         """Override to vectorise (e.g. one model call per batch); default calls ``apply`` per document."""
-        out: list[dict[str, Any] | Drop | BaseException] = []
-        for doc in docs:
-            try:
-                out.append(self.apply(doc))
-            except Exception as exc:  # noqa: BLE001 - one bad document must not stop the batch
-                out.append(exc)
-        return out
+        return [self.apply(doc) for doc in docs]
 
     def process(self, docs: pa.Table) -> StageResult:
         self.ensure_setup()
@@ -131,14 +181,17 @@ class DocumentStage(Stage):
         verdicts = self.apply_batch(rows)
         kept_rows: list[dict[str, Any]] = []
         decisions: list[dict[str, Any]] = []
+        allowed = set(docs.column_names) | set(self.adds_columns)
         for doc, verdict in zip(rows, verdicts, strict=True):
             if isinstance(verdict, Drop):
                 known = {**doc, **verdict.columns} if verdict.columns else doc
                 decisions.append(decision_row(known, self.name, verdict.reason, verdict.evidence))
-            elif isinstance(verdict, BaseException):
-                reason, evidence = safe_error(verdict)
-                decisions.append(decision_row(doc, self.name, reason, evidence, STATUS_QUARANTINED))
             else:
+                if not allowed.issuperset(verdict):
+                    raise StageContractError(
+                        f"stage {self.name!r} set undeclared column(s) {sorted(set(verdict) - allowed)}: "
+                        "declare them in `columns`"
+                    )
                 doc.update(verdict)
                 kept_rows.append(doc)
         schema = docs.schema
@@ -154,50 +207,20 @@ class BatchedDocumentStage(DocumentStage):
     ``apply_batch``; ``apply`` runs a batch of one."""
 
     def apply(self, doc: dict[str, Any]) -> dict[str, Any] | Drop:
-        verdict = self.apply_batch([doc])[0]
-        if isinstance(verdict, BaseException):
-            raise verdict
-        return verdict
-
-
-def empty_decisions() -> pa.Table:
-    return DECISION_SCHEMA.empty_table()
-
-
-# What a global stage's reduce returns: one row per document it drops or annotates.
-REDUCE_SCHEMA = pa.schema(
-    [
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("drop", pa.bool_(), nullable=False),
-        pa.field("reason", pa.string()),  # for drops, e.g. "duplicate:exact"
-        pa.field("evidence", pa.string()),  # JSON: cluster id, cluster size, survivor id
-        pa.field("dup_cluster_size", pa.int32()),  # for kept cluster members (and drops)
-    ]
-)
-
-
-@dataclass
-class ReduceContext:
-    """What the engine hands a global stage's reduce."""
-
-    key_files: list[str]  # local paths or URIs of Parquet files with `id` + the stage's key columns
-    work_dir: str  # local scratch directory the reduce may spill into
-    memory_mb: int  # budget for the local reduce
-    filesystem: Any = None  # pyarrow FileSystem for key_files when they are not local
+        return self.apply_batch([doc])[0]
 
 
 class GlobalStage(Stage):
-    """A stage over the whole run (dedup): ``map`` per work unit, ``reduce`` per executor, then a filter the
+    """A stage over the whole run (dedup): ``map`` per work unit, then one reduce over the run, then a filter the
     engine applies from the reduce's rows (REDUCE_SCHEMA).
 
-    ``map`` adds the stage's key columns (names start with ``_``) to each batch in the map phase. The
-    reduce sees only ``id`` and those columns for every document that survived all per-document stages and
-    the global stages before it. It must be deterministic: same keys, same rows, on every executor.
+    ``map`` adds the stage's key columns (names start with ``_``) to each batch in the map phase. ``reduce_op``
+    says, in engine-neutral terms (pipeline.reduce_ops), what the reduce computes over ``id`` and those columns
+    for every document that survived all per-document stages and the global stages before it; each executor's
+    backend (pipeline/reduce/) implements it, deterministically: same keys, same rows, on every executor.
     """
 
     key_columns: ClassVar[dict[str, pa.DataType]] = {}
-    # True when the reduce gives every clustered document a dup_cluster_size; the others then get 1.
-    sizes_clusters: ClassVar[bool] = False
 
     def map(self, docs: pa.Table) -> pa.Table:
         raise NotImplementedError
@@ -206,16 +229,14 @@ class GlobalStage(Stage):
         self.ensure_setup()
         return StageResult(kept=self.map(docs))
 
-    def reduce_local(self, ctx: ReduceContext) -> pa.Table:
+    def reduce_op(self) -> ReduceOp:
+        """What the reduce computes, e.g. GroupMin(key=..., reason=...) or ConnectedComponents(...)."""
         raise NotImplementedError
 
-    def reduce_spark(self, spark: Any, keys_df: Any) -> Any:
-        """keys_df: a Spark DataFrame (id + key columns). Return a DataFrame with REDUCE_SCHEMA columns."""
-        raise NotImplementedError
-
-    def reduce_ray(self, keys_ds: Any) -> pa.Table:
-        """keys_ds: a ray.data.Dataset (id + key columns). Return a pyarrow Table with REDUCE_SCHEMA."""
-        raise NotImplementedError
+    @property
+    def sizes_clusters(self) -> bool:
+        """True when the reduce gives every clustered document a dup_cluster_size; the others then get 1."""
+        return self.reduce_op().sizes_clusters
 
 
 @dataclass

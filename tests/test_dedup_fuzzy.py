@@ -10,11 +10,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from stages.base import REDUCE_SCHEMA, ReduceContext
+from pipeline.errors import ConfigError
+from pipeline.reduce import duckdb_engine
+from pipeline.reduce_ops import REDUCE_SCHEMA, ReduceContext
+from pipeline.synthetic.neardup_set import generate, pair_scores, shared_paragraphs, synthetic_paragraphs
 from stages.dedup_fuzzy import BANDS, SIG, FuzzyDedupStage
-from stages.neardup_set import generate, pair_scores, shared_paragraphs, synthetic_paragraphs
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.helpers.shared import shared_path
 
 
 def _docs(texts: list[str], **cols: list) -> pa.Table:
@@ -24,7 +25,8 @@ def _docs(texts: list[str], **cols: list) -> pa.Table:
 def _reduce_local(stage: FuzzyDedupStage, docs: pa.Table, tmp_path: Path, memory_mb: int = 128) -> pa.Table:
     keys = stage.map(docs).select(["id", *stage.key_columns])
     pq.write_table(keys, tmp_path / "keys.parquet")
-    return stage.reduce_local(ReduceContext([str(tmp_path / "keys.parquet")], str(tmp_path), memory_mb))
+    ctx = ReduceContext([str(tmp_path / "keys.parquet")], str(tmp_path), memory_mb)
+    return duckdb_engine.reduce(stage.reduce_op(), ctx)
 
 
 def test_signatures_deterministic_across_batches() -> None:
@@ -48,7 +50,7 @@ def test_params_change_keys_and_validate() -> None:
     a = FuzzyDedupStage().map(_docs(text)).column(BANDS).to_pylist()
     b = FuzzyDedupStage(seed=2).map(_docs(text)).column(BANDS).to_pylist()
     assert a != b
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="num_bands"):
         FuzzyDedupStage(num_bands=0)
     no_verify = FuzzyDedupStage(verify_threshold=None).map(_docs(text))
     assert no_verify.column(SIG).null_count == 1
@@ -79,9 +81,8 @@ def test_char_ngrams_for_languages_without_spaces(tmp_path: Path) -> None:
 
 
 def test_near_dup_set_f1_floor(tmp_path: Path) -> None:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared test data not found at {SHARED} (the near-dup set is built from its public-sector laws)")
-    nd = generate(shared_paragraphs(SHARED), families=25, singletons=60, threshold=0.7, seed=1)
+    shared = shared_path()  # the near-dup set is built from its public-sector laws
+    nd = generate(shared_paragraphs(shared), families=25, singletons=60, threshold=0.7, seed=1)
     docs = pa.table({"id": [d["id"] for d in nd.docs], "text": [d["text"] for d in nd.docs]})
     out = _reduce_local(FuzzyDedupStage(), docs, tmp_path, memory_mb=64)
     index = {d["id"]: i for i, d in enumerate(nd.docs)}

@@ -1,4 +1,4 @@
-"""The three reduces (DuckDB local, Spark, Ray) give identical rows on the same keys."""
+"""The three reduce backends (DuckDB for local, Spark, Ray) give identical rows for the same op on the same keys."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from stages.base import REDUCE_SCHEMA, ReduceContext
+from pipeline.reduce import duckdb_engine
+from pipeline.reduce_ops import REDUCE_SCHEMA, ReduceContext
+from pipeline.synthetic.neardup_set import generate, synthetic_paragraphs
 from stages.dedup_fuzzy import FuzzyDedupStage
-from stages.neardup_set import generate, synthetic_paragraphs
 
 
 @pytest.fixture(scope="module")
-def keys_and_local(tmp_path_factory: pytest.TempPathFactory) -> tuple[FuzzyDedupStage, pa.Table, pa.Table]:
+def keys_and_local(tmp_path_factory: pytest.TempPathFactory) -> tuple[FuzzyDedupStage, ReduceContext, pa.Table]:
     nd = generate(synthetic_paragraphs(600, seed=2), families=6, boilerplate_groups=2, group_size=3, singletons=8)
     texts = [d["text"] for d in nd.docs]
     docs = pa.table({"id": [d["id"] for d in nd.docs], "text": texts, "q": [float(len(t) % 5) for t in texts]})
@@ -22,20 +23,25 @@ def keys_and_local(tmp_path_factory: pytest.TempPathFactory) -> tuple[FuzzyDedup
     # Two key files, as two work units would write them.
     pq.write_table(keys.slice(0, 20), tmp / "k0.parquet")
     pq.write_table(keys.slice(20), tmp / "k1.parquet")
-    local = stage.reduce_local(ReduceContext([str(tmp / "k0.parquet"), str(tmp / "k1.parquet")], str(tmp), 64))
+    ctx = ReduceContext([str(tmp / "k0.parquet"), str(tmp / "k1.parquet")], str(tmp), 64)
+    local = duckdb_engine.reduce(stage.reduce_op(), ctx)
     assert local.num_rows > 10 and sum(local.column("drop").to_pylist()) > 5
-    return stage, keys, local
+    return stage, ctx, local
 
 
 def test_spark_reduce_matches_local(spark, keys_and_local) -> None:
-    stage, keys, local = keys_and_local
-    out = stage.reduce_spark(spark, spark.createDataFrame(keys.to_pandas()))
-    table = out.toArrow().cast(REDUCE_SCHEMA).sort_by("id")
+    from pipeline.reduce import spark_engine
+
+    stage, ctx, local = keys_and_local
+    table = spark_engine.reduce(spark, stage.reduce_op(), ctx)
+    assert table.schema == REDUCE_SCHEMA
     assert table.equals(local)
 
 
 def test_ray_reduce_matches_local(ray_local, keys_and_local) -> None:
-    stage, keys, local = keys_and_local
-    table = stage.reduce_ray(ray_local.data.from_arrow(keys))
+    from pipeline.reduce import ray_engine
+
+    stage, ctx, local = keys_and_local
+    table = ray_engine.reduce(stage.reduce_op(), ctx)
     assert table.schema == REDUCE_SCHEMA
     assert table.equals(local)

@@ -1,9 +1,13 @@
-"""The synthetic demo crawl: deterministic bytes, readable by fastwarc and warcio, every planted feature present."""
+"""The synthetic demo crawl (pipeline/synthetic/): deterministic bytes, readable by fastwarc and warcio, every planted
+feature present; the shared identifier generators pass python-stdnum."""
 
 from __future__ import annotations
 
 import collections
+import gzip
+import hashlib
 import json
+import random
 import re
 import zlib
 from pathlib import Path
@@ -11,19 +15,26 @@ from pathlib import Path
 import pytest
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from pipeline import demo_corpus as dc
+from pipeline.synthetic import expectations
+from pipeline.synthetic import identifiers as ids
+from pipeline.synthetic.banks import COUNTRY
+from pipeline.synthetic.crawl import N_FILES, generate_demo_corpus
+from pipeline.synthetic.expectations import demo_article_texts, demo_expectations
+from pipeline.synthetic.hosts import LICENCE_URLS
+from pipeline.synthetic.plan import DEFAULT_PAGES, DEFAULT_SEED, MIN_PAGES
+from pipeline.synthetic.similarity import shingle_jaccard
 
-SEED = dc.DEFAULT_SEED
+SEED = DEFAULT_SEED
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    return dc.generate_demo_corpus(tmp_path_factory.mktemp("demo"), seed=SEED)
+    return generate_demo_corpus(tmp_path_factory.mktemp("demo"), seed=SEED)
 
 
 @pytest.fixture(scope="module")
 def expect() -> dict:
-    return dc.demo_expectations(SEED)
+    return demo_expectations(SEED)
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +68,10 @@ def _lid_model():
 
 
 def test_same_seed_gives_identical_bytes_other_seed_differs(corpus: list[Path], tmp_path: Path) -> None:
-    again = dc.generate_demo_corpus(tmp_path / "again", seed=SEED)
-    assert [p.name for p in again] == [p.name for p in corpus] == dc.demo_expectations(SEED)["files"]
+    again = generate_demo_corpus(tmp_path / "again", seed=SEED)
+    assert [p.name for p in again] == [p.name for p in corpus] == demo_expectations(SEED)["files"]
     assert [p.read_bytes() for p in again] == [p.read_bytes() for p in corpus]
-    other = dc.generate_demo_corpus(tmp_path / "other", seed=SEED + 1)
+    other = generate_demo_corpus(tmp_path / "other", seed=SEED + 1)
     assert all(a.read_bytes() != b.read_bytes() for a, b in zip(other, corpus, strict=True))
     assert sorted(p.name for p in (tmp_path / "again").iterdir()) == [p.name for p in again]  # nothing else
 
@@ -81,16 +92,17 @@ def test_one_gzip_member_per_record_with_mtime_zero(corpus: list[Path], expect: 
 
 
 def test_module_level_expectations() -> None:
-    assert dc.DEMO_EXPECTATIONS == dc.demo_expectations()
-    assert dc.DEMO_EXPECTATIONS["seed"] == dc.DEFAULT_SEED and dc.DEMO_EXPECTATIONS["html_pages"] == dc.DEFAULT_PAGES
+    assert expectations.DEMO_EXPECTATIONS == demo_expectations()
+    module_level = expectations.DEMO_EXPECTATIONS
+    assert module_level["seed"] == DEFAULT_SEED and module_level["html_pages"] == DEFAULT_PAGES
 
 
 def test_pages_parameter(tmp_path: Path) -> None:
-    small = dc.demo_expectations(SEED, pages=dc.MIN_PAGES)
-    assert small["html_pages"] == dc.MIN_PAGES
+    small = demo_expectations(SEED, pages=MIN_PAGES)
+    assert small["html_pages"] == MIN_PAGES
     assert all(small["rights"]["signals"].get(k) for k in ("http_tdm_reservation", "x_robots_tag", "tdmrep_json"))
     with pytest.raises(ValueError, match="between"):
-        dc.demo_expectations(SEED, pages=dc.MIN_PAGES - 1)
+        demo_expectations(SEED, pages=MIN_PAGES - 1)
 
 
 # ------------------------------------------------------------------------------------------- readers
@@ -127,7 +139,7 @@ def test_warcio_reads_every_record(corpus: list[Path], expect: dict) -> None:
 
 def test_record_types_and_layout(responses: dict[str, dict], expect: dict) -> None:
     counts = expect["record_counts"]
-    assert counts["warcinfo"] == len(expect["files"]) == dc.N_FILES
+    assert counts["warcinfo"] == len(expect["files"]) == N_FILES
     assert counts["request"] == counts["response"] == len(responses)
     extras = len(expect["host_captures"]) + len(expect["malformed"]) + len(expect["non_html"]) + len(expect["non_200"])
     assert counts["response"] == expect["html_pages"] + extras
@@ -148,7 +160,7 @@ def test_record_types_and_layout(responses: dict[str, dict], expect: dict) -> No
 
 def test_languages_pass_fasttext(responses: dict[str, dict], expect: dict) -> None:
     model = _lid_model()
-    texts = dc.demo_article_texts(SEED)
+    texts = demo_article_texts(SEED)
     assert len(expect["articles_by_language"]) >= 10 and {"el", "bg"} <= set(expect["articles_by_language"])
     assert min(expect["articles_by_language"].values()) >= 15
     urls = [u for u, row in expect["page"].items() if row["kind"] != "low_quality"]
@@ -162,7 +174,7 @@ def test_languages_pass_fasttext(responses: dict[str, dict], expect: dict) -> No
 
 
 def test_pages_carry_boilerplate_around_the_article(responses: dict[str, dict], expect: dict) -> None:
-    texts = dc.demo_article_texts(SEED)
+    texts = demo_article_texts(SEED)
     for url, row in expect["page"].items():
         html = responses[url]["payload"].decode(row["charset"])
         for marker in (
@@ -195,14 +207,14 @@ def test_exact_duplicates_share_the_payload(responses: dict[str, dict], expect: 
 
 
 def test_near_duplicates_are_near_but_not_exact(responses: dict[str, dict], expect: dict) -> None:
-    texts = dc.demo_article_texts(SEED)
+    texts = demo_article_texts(SEED)
     groups = expect["near_dup_groups"]
     assert 0.02 <= len(groups) / expect["html_pages"] <= 0.06
     assert {g["change"] for g in groups} == {"sentence", "paragraph", "date_only"}
     for g in groups:
         a, b = g["urls"]
         assert texts[a] != texts[b] and responses[a]["payload"] != responses[b]["payload"]
-        assert dc.shingle_jaccard(texts[a], texts[b]) == pytest.approx(g["jaccard_5gram"], abs=1e-3)
+        assert shingle_jaccard(texts[a], texts[b]) == pytest.approx(g["jaccard_5gram"], abs=1e-3)
         assert g["jaccard_5gram"] >= 0.7
     # ordinary articles of one language are far apart (no accidental near duplicates)
     by_lang: dict[str, list[str]] = collections.defaultdict(list)
@@ -210,12 +222,12 @@ def test_near_duplicates_are_near_but_not_exact(responses: dict[str, dict], expe
         if row["kind"] == "article" and row["lang"] in ("de", "fr"):
             by_lang[row["lang"]].append(texts[url])
     for docs in by_lang.values():
-        worst = max(dc.shingle_jaccard(x, y) for i, x in enumerate(docs) for y in docs[i + 1 :])
+        worst = max(shingle_jaccard(x, y) for i, x in enumerate(docs) for y in docs[i + 1 :])
         assert worst < 0.5
 
 
 def test_low_quality_pages(expect: dict) -> None:
-    texts = dc.demo_article_texts(SEED)
+    texts = demo_article_texts(SEED)
     kinds = collections.Counter(expect["low_quality"].values())
     assert set(kinds) == {"keyword_spam", "symbol_soup", "very_short", "boilerplate_only"}
     assert min(kinds.values()) >= 2
@@ -302,7 +314,7 @@ def test_pii_planted_with_valid_checksums(responses: dict[str, dict], expect: di
             for value in values:
                 assert value in html, (url, entity)
                 if entity == "IBAN_CODE":
-                    assert dc.iban_is_valid(value) and std_iban.is_valid(value)
+                    assert std_iban.is_valid(value)
                 elif entity in std:
                     assert _valid_id(entity, value) and std[entity].is_valid(value.replace(" ", "")), value
 
@@ -310,14 +322,69 @@ def test_pii_planted_with_valid_checksums(responses: dict[str, dict], expect: di
 def test_phone_numbers_are_valid_national_numbers(expect: dict) -> None:
     phonenumbers = pytest.importorskip("phonenumbers")
     for url, entities in expect["pii"].items():
-        region = dc.PHONE_REGION[expect["page"][url]["lang"]]
+        region = COUNTRY[expect["page"][url]["lang"]]
         for value in entities["PHONE_NUMBER"]:
             assert phonenumbers.is_valid_number(phonenumbers.parse(value, region)), value
 
 
-def test_checksum_helpers_on_known_vectors() -> None:
-    assert dc.iban("DE", "370400440532013000") == "DE89370400440532013000"  # the classic published example
-    assert dc.iban_is_valid("GB82 WEST 1234 5698 7654 32") and not dc.iban_is_valid("GB82 WEST 1234 5698 7654 33")
+def test_iban_on_the_published_example() -> None:
+    assert ids.iban_from_bban("DE", "370400440532013000") == "DE89370400440532013000"
+    assert ids.grouped4("GB82WEST12345698765432") == "GB82 WEST 1234 5698 7654 32"
+
+
+def test_identifier_generators_pass_stdnum() -> None:
+    """Every generator, with both seeded draws, gives values python-stdnum accepts (one implementation for the demo
+    crawl and the PII eval set)."""
+    from stdnum import iban, luhn
+    from stdnum.at import vnr
+    from stdnum.be import nn
+    from stdnum.de import idnr
+    from stdnum.dk import cpr
+    from stdnum.es import dni, nie
+    from stdnum.eu import vat
+    from stdnum.fi import hetu
+    from stdnum.fr import nir
+    from stdnum.it import codicefiscale
+    from stdnum.nl import bsn
+    from stdnum.pl import pesel
+    from stdnum.pt import nif
+    from stdnum.se import personnummer
+
+    by_draw = {
+        ids.de_tax_id: idnr, ids.fr_nir: nir, ids.es_nif: dni, ids.it_fiscal_code: codicefiscale, ids.pl_pesel: pesel,
+    }  # fmt: skip
+    single = {
+        ids.es_nie: nie, ids.nl_bsn: bsn, ids.pt_nif: nif, ids.be_national_number: nn, ids.card: luhn,
+        ids.at_social_security: vnr, ids.se_personnummer: personnummer, ids.fi_hetu: hetu, ids.dk_cpr: cpr,
+    }  # fmt: skip
+    for seed in range(150):
+        rng = random.Random(seed)
+        for gen, module in by_draw.items():
+            for draw in ("eval", "demo"):
+                value = gen(rng, draw=draw)
+                assert module.is_valid(value) and " " not in value, (gen.__name__, draw, seed)
+        for gen, module in single.items():
+            assert module.is_valid(gen(rng)), (gen.__name__, seed)
+        for country in ids.BBAN_SHAPES:
+            assert iban.is_valid(ids.iban(rng, country)), (country, seed)
+        for country in ("DE", "AT", "FR", "NL", "IT", "PL", "PT", "ES", "FI", "DK"):
+            assert vat.is_valid(ids.vat(rng, country)), (country, seed)
+    assert ids.grouped_nir("295109912611193") == "2 95 10 99 126 111 93" and nir.is_valid("295109912611193")
+
+
+# pinned: sha256 of each file's decompressed WARC records (gzip bytes may differ by zlib build, records may not)
+PINNED_RECORDS_SHA256 = {
+    "sovereign-demo-00000.warc.gz": "392e05ff7e2e63fa5e57d2e262558ca86a9e700b49158e08935cad481dc0dafb",
+    "sovereign-demo-00001.warc.gz": "729c9781769c8e868c113326852abfeadac148e22b4e885aabe160652a26afda",
+    "sovereign-demo-00002.warc.gz": "3cc09af0fce636d9f5018daece9c094f083ad3f9768fe778f5e3ba54e26b368f",
+    "sovereign-demo-00003.warc.gz": "bf69e4e2a10dfe9b53d757cef0970e14cefd1e268c4a26c54ddd98188e202c26",
+}
+
+
+def test_default_corpus_records_are_pinned(corpus: list[Path]) -> None:
+    """The demo crawl's records never change by accident (a refactor of the generator must keep every byte)."""
+    got = {p.name: hashlib.sha256(gzip.decompress(p.read_bytes())).hexdigest() for p in corpus}
+    assert got == PINNED_RECORDS_SHA256
 
 
 # ------------------------------------------------------------------------------------------- rights
@@ -396,11 +463,11 @@ def test_tdmrep_captures_follow_the_spec(responses: dict[str, dict], expect: dic
 
 def test_licences_linked(responses: dict[str, dict], expect: dict) -> None:
     counts = collections.Counter(expect["licences"].values())
-    assert set(counts) == set(dc.LICENCE_URLS) and min(counts.values()) >= 2
+    assert set(counts) == set(LICENCE_URLS) and min(counts.values()) >= 2
     for url, licence in expect["licences"].items():
         html = responses[url]["payload"].decode(expect["page"][url]["charset"])
-        assert re.search(r'<(a|link) rel="license" href="' + re.escape(dc.LICENCE_URLS[licence]) + '"', html), url
-        others = set(dc.LICENCE_URLS.values()) - {dc.LICENCE_URLS[licence]}
+        assert re.search(r'<(a|link) rel="license" href="' + re.escape(LICENCE_URLS[licence]) + '"', html), url
+        others = set(LICENCE_URLS.values()) - {LICENCE_URLS[licence]}
         assert not any(o in html for o in others), url
 
 

@@ -20,7 +20,7 @@ from pipeline.config import parse_config
 from pipeline.engine import RunError, run_pipeline
 from pipeline.lock import RunLock, RunLocked
 from pipeline.storage import Store
-from tests.warc_fixtures import german_pages, html_page, write_warc
+from tests.helpers.warc import german_pages, html_page, write_warc
 
 STAGES = [{"name": "extract"}, {"name": "dedup_exact"}]
 
@@ -113,17 +113,37 @@ def test_bad_input_is_quarantined_and_counts_reconcile(bad_run: Path) -> None:
 
     assert files("ingest:unreadable-data") == {"random.warc.gz"}
     assert files("ingest:truncated-data") == {"truncated.warc.gz"}
-    # The records before the cut in the truncated file were read: kept, or dropped as copies of good.warc.gz's.
+    # The records before the cut in the truncated file were read. Each is a copy of one of good.warc.gz's pages
+    # (fixed WARC record ids, file-specific document ids): of each pair exact dedup keeps the lower id, drops the other.
     before_cut = [r for r in rows if "truncated.warc.gz#" in r["source_uri"] and r["status"] != "quarantined"]
-    assert len(before_cut) == 3 and {r["reason"] for r in before_cut} <= {None, "duplicate:exact"}
+    assert len(before_cut) == 3
+    for copy in before_cut:
+        pair = sorted((r for r in rows if r["url"] == copy["url"]), key=lambda r: r["id"])
+        assert [r["source_uri"].split("#")[0].rsplit("/", 1)[-1] for r in pair] in (
+            ["good.warc.gz", "truncated.warc.gz"],
+            ["truncated.warc.gz", "good.warc.gz"],
+        )
+        assert [(r["status"], r["reason"]) for r in pair] == [("kept", None), ("dropped", "duplicate:exact")]
     kept_sources = {r["source_uri"].split("#")[0].rsplit("/", 1)[-1] for r in rows if r["status"] == "kept"}
-    assert {"good.warc.gz", "utf8.warc.gz", "docs.jsonl"} <= kept_sources
+    assert {"truncated.warc.gz", "good.warc.gz", "utf8.warc.gz", "docs.jsonl"} <= kept_sources  # ids are fixed
     # Reasons and evidence never carry document text.
     for r in rows:
         blob = json.dumps([r["reason"], r["evidence"]])
         assert "Dokument" not in blob and "gültig" not in blob.lower() and "Europäische" not in blob
     problems, _ = verify_run(str(bad_run))
     assert problems == []
+
+
+def test_fixture_warcs_are_byte_identical_across_writes(tmp_path: Path) -> None:
+    """Record ids and dates come from the URL and the record's index, so every run of the suite reads the same
+    ids (and exact dedup keeps the same copy of a page)."""
+    first = write_warc(tmp_path / "a.warc.gz", german_pages(3)).read_bytes()
+    assert write_warc(tmp_path / "b.warc.gz", german_pages(3)).read_bytes() == first
+    from fastwarc.warc import ArchiveIterator
+
+    with open(tmp_path / "a.warc.gz", "rb") as fh:
+        ids = [(r.record_id, r.headers.get("WARC-Date")) for r in ArchiveIterator(fh)]
+    assert len({i for i, _ in ids}) == 3 and [d for _, d in ids][0] == "2026-01-01T00:00:00Z"
 
 
 def test_invalid_utf8_page_is_extracted_with_replacement(bad_run: Path) -> None:
@@ -207,8 +227,9 @@ def test_sigkill_then_resume_gives_identical_bytes(tmp_path: Path) -> None:
     assert 1 <= done_before < 8, "the kill should land mid-run"
     assert not (out / "_SUCCESS").exists()
 
-    resumed = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", cfg_path], capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr
+    # Resumed in this process (the same config the CLI ran): the finished units are skipped, not redone.
+    resumed = run_pipeline(parse_config(yaml.safe_load(Path(cfg_path).read_text())))
+    assert resumed.resumed_units == done_before
     assert _all_bytes(out) == _all_bytes(reference)
     assert verify_run(str(out))[0] == []
 

@@ -12,20 +12,16 @@ import pytest
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 from pydantic import ValidationError
 
+from pipeline.errors import ConfigError
 from pipeline.schema import DOCUMENT_SCHEMA, STATUS_QUARANTINED, document_id
+from pipeline.stage_runner import run_batch
 from stages.extract import ExtractStage, decode, media_type
 from stages.registry import stage_class
+from tests.helpers.shared import shared_data_dir, shared_path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-WARC = SHARED / "warc" / "trafilatura-dev-00.warc.gz"
-CHARSETS = SHARED / "conformance" / "dkpro-c4corpus-charset"
-DOLMA = SHARED / "conformance" / "dolma-warc-samples"
-
-
-def need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"shared test data not found at {path} (written by others, next to the repository)")
-    return path
+WARC = ("warc", "trafilatura-dev-00.warc.gz")
+CHARSETS = ("conformance", "dkpro-c4corpus-charset")
+DOLMA = ("conformance", "dolma-warc-samples")
 
 
 def doc_row(raw: bytes | None, content_type: str | None = "text/html", charset: str | None = None, **kw) -> dict:
@@ -70,7 +66,7 @@ def _norm(s: str) -> str:
 
 def snippet_scores(urls: list[str], texts: list[str]) -> tuple[float, float, float]:
     gold = {}
-    for line in (WARC.parent / "extraction.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in shared_path("warc", "extraction.jsonl").read_text(encoding="utf-8").splitlines():
         g = json.loads(line)
         gold[g["url"]] = g
     found = n_with = absent = n_without = 0
@@ -86,7 +82,7 @@ def snippet_scores(urls: list[str], texts: list[str]) -> tuple[float, float, flo
 
 @pytest.fixture(scope="module")
 def warc_docs() -> list[dict]:
-    return warc_rows(need(WARC))
+    return warc_rows(shared_path(*WARC))
 
 
 def test_registered_and_params_checked():
@@ -94,7 +90,7 @@ def test_registered_and_params_checked():
     assert ExtractStage.Params.model_validate({}).engine == "resiliparse"
     with pytest.raises(ValidationError):
         ExtractStage.Params.model_validate({"engine": "lynx"})
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigError, match="extract stage params: min_chars"):
         ExtractStage(min_chars=-1)
 
 
@@ -124,22 +120,21 @@ def test_trafilatura_engine(warc_docs):
 
 
 def test_dolma_crawls_all_extracted():
-    rows = warc_rows(need(DOLMA / "sample-0000.warc.gz")) + warc_rows(need(DOLMA / "sample-0001.warc.gz"))
+    rows = warc_rows(shared_path(*DOLMA, "sample-0000.warc.gz")) + warc_rows(shared_path(*DOLMA, "sample-0001.warc.gz"))
     result = run(rows)
     assert len(rows) == 37 and len(result.kept) == 37, [d["reason"] for d in result.decisions]
     assert all(len(t) > 50 for t in result.kept.column("text").to_pylist())
 
 
 def _charset_cases() -> list[dict]:
-    if not CHARSETS.is_dir():
-        return []
-    return json.loads((CHARSETS / "expected.json").read_text(encoding="utf-8"))
+    expected = shared_data_dir().joinpath(*CHARSETS, "expected.json")  # at collection: no data, no cases
+    return json.loads(expected.read_text(encoding="utf-8")) if expected.is_file() else []
 
 
 @pytest.mark.parametrize("declared", [None, "utf-16LE"])
 @pytest.mark.parametrize("case", _charset_cases(), ids=lambda c: c["file"])
 def test_charset_detection(case, declared):
-    raw = (need(CHARSETS) / case["file"]).read_bytes()
+    raw = shared_path(*CHARSETS, case["file"]).read_bytes()
     gold = raw.decode(case["expected_charset"]).lstrip("\ufeff")
     # iso-8859-2 and windows-1250 share these bytes' code points: either decoding is the gold text.
     alternatives = {gold} | {
@@ -150,7 +145,7 @@ def test_charset_detection(case, declared):
 
 
 def test_charset_through_stage():
-    raw = (need(CHARSETS) / "windows-1250_cz.txt").read_bytes()  # real cp1250 bytes, wrapped in ASCII markup
+    raw = shared_path(*CHARSETS, "windows-1250_cz.txt").read_bytes()  # real cp1250 bytes, wrapped in ASCII markup
     czech = raw.decode("cp1250")
     body = b"<html><head><title>t</title></head><body><article><p>" + raw + b"</p></article></body></html>"
     for ctype, charset in [("text/html", None), ("text/html; charset=windows-1250", "windows-1250"), (None, "utf-8")]:
@@ -207,7 +202,7 @@ def test_broken_document_quarantined_not_fatal(warc_docs):
     secret = "Geheimer Dokumenttext, der in keiner Entscheidung stehen darf."
     rows = [doc_row(None, key="a", text="Ein Text, der schon extrahiert ist."), doc_row(None, key="b")]
     rows[1]["_raw"] = secret
-    out = ExtractStage().process(pa.Table.from_pylist(rows, schema=schema))
+    out = run_batch([ExtractStage()], pa.Table.from_pylist(rows, schema=schema))  # the stage runner isolates
     assert out.kept.num_rows == 1
     (decision,) = out.decisions
     assert decision["status"] == STATUS_QUARANTINED and decision["reason"].startswith("error:")

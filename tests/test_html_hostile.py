@@ -10,7 +10,8 @@ import pytest
 from pipeline.synthetic import hostile_html as hh
 from stages import html_guard
 from stages.extract import ExtractStage
-from tests.test_rights_warc import rec, run_stage
+from tests.helpers.rights import run_stage
+from tests.helpers.warc import rec
 
 
 def _extract(raw: bytes):

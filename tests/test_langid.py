@@ -8,21 +8,17 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from pydantic import ValidationError
 
+from pipeline.errors import ConfigError
 from pipeline.schema import DOCUMENT_SCHEMA, STATUS_DROPPED
-from stages.base import Drop, safe_error
+from stages.base import safe_error
 from stages.langid import LanguageIdStage, default_model_path, load_model
 from stages.registry import build_stage
-
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "conformance"
+from tests.helpers.shared import shared_path
 
 
 def _data(*parts: str) -> Path:
-    path = CONFORMANCE.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared test data not found at {path}")
-    return path
+    return shared_path("conformance", *parts)
 
 
 def _table(texts: list[str | None]) -> pa.Table:
@@ -118,25 +114,27 @@ def test_describe_records_model_sha256() -> None:
 
 
 def test_params_validated() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigError, match=r"thresholds\.de"):
         LanguageIdStage(thresholds={"de": 1.5})
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigError, match="treshold"):
         LanguageIdStage(treshold=0.3)  # typo: unknown parameter
     assert LanguageIdStage.Params.model_validate({}).model_dump()["threshold"] == 0.5
 
 
 def test_broken_row_quarantined_not_fatal(stage: LanguageIdStage) -> None:
-    # A lone surrogate cannot be encoded for fastText: the batch call fails, the stage retries one by one.
+    # A lone surrogate cannot be encoded for fastText: the call fails.
     docs = [
         {"id": "a", "text": "Dies ist ein ganz gewöhnlicher deutscher Satz über das Wetter in Berlin."},
         {"id": "b", "text": "secret-\udc80-value"},
         {"id": "c", "text": "Ceci est une phrase française tout à fait ordinaire sur la météo à Paris."},
     ]
-    verdicts = stage.apply_batch(docs)
-    assert verdicts[0]["language"] == "de" and verdicts[2]["language"] == "fr"
-    assert isinstance(verdicts[1], BaseException) and not isinstance(verdicts[1], Drop)
-    reason, evidence = safe_error(verdicts[1])
+    # The stage raises; the stage runner (the one isolation path) retries one by one and quarantines only "b".
+    with pytest.raises(Exception) as raised:
+        stage.apply_batch(docs)
+    reason, evidence = safe_error(raised.value)
     assert reason.startswith("error:") and "secret" not in json.dumps(evidence)
+    verdicts = stage.apply_batch([docs[0], docs[2]])
+    assert verdicts[0]["language"] == "de" and verdicts[1]["language"] == "fr"
 
 
 def test_drop_rows_record_the_language_found() -> None:

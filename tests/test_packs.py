@@ -16,13 +16,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from test_bpe_array import hard_texts, real_texts  # same corpus; tests/ is on sys.path under pytest
 from tokenizers import Tokenizer
 
 from pipeline.packs import find_documents, verify_packs
 from pipeline.packs.cli import pack, tokenizer
-from pipeline.schema import SHARD_SCHEMA, document_id
+from pipeline.schema import document_id
+from tests.helpers.shared import shared_path
+from tests.helpers.texts import hard_texts, real_texts
 
+# The shard columns a pack reads (a real shard has more; packs never read them).
+SHARD_COLUMNS = pa.schema([("id", pa.string()), ("text", pa.string()), ("language", pa.string())])
 DTYPES = {1: np.uint8, 2: np.int8, 3: np.int16, 4: np.int32, 5: np.int64, 6: np.float64, 7: np.float32, 8: np.uint16}
 
 
@@ -46,11 +49,7 @@ def read_megatron(prefix: Path) -> list[np.ndarray]:
 
 def _language_docs() -> dict[str, list[str]]:
     texts = real_texts()
-    samples = json.loads(
-        (
-            Path(__file__).resolve().parents[2] / "shared/data/conformance/resiliparse-lang-samples/samples.json"
-        ).read_text()
-    )
+    samples = json.loads(shared_path("conformance", "resiliparse-lang-samples", "samples.json").read_text())
     docs: dict[str, list[str]] = {s["lang"]: [s["text"]] for s in samples}
     docs["de"] = texts[16:60]
     docs["en"] = texts[-600:-300][:150]
@@ -69,11 +68,10 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
         parts = [rows[: len(rows) // 2], rows[len(rows) // 2 :]] if len(rows) > 20 else [rows]
         for k, part in enumerate(parts):
-            cols = {f.name: [r.get(f.name) for r in part] for f in SHARD_SCHEMA}
-            cols["language"] = [lang] * len(part)
+            cols = {"id": [r["id"] for r in part], "text": [r["text"] for r in part], "language": [lang] * len(part)}
             out = run / "shards" / f"lang={lang}" / f"part-{k:05d}.parquet"
             out.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(pa.table(cols, schema=SHARD_SCHEMA), out, compression="zstd")
+            pq.write_table(pa.table(cols, schema=SHARD_COLUMNS), out, compression="zstd")
     (run / "run.json").write_text(json.dumps({"root_hash": "ab" * 32}))
     return run
 
@@ -257,3 +255,93 @@ def test_demo_run_train_pack_then_audit_verify(tmp_path: Path) -> None:
     assert problems == [f"packs/t1k: {manifest['languages']['en']['parts'][0]}.bin: sha256 differs from pack.json"]
     failed = runner.invoke(main, ["audit", "verify", str(run)])
     assert failed.exit_code != 0
+
+
+# Made by the packer before it ran on the executor (issue 10): the same run + tokenizer must give the same bytes.
+BEFORE_FILES_ROOT_HASH = "21e8564fbcaf2b2ffa5941dceb8e2d55099a29d743062c31a92faf4faf5feb77"
+BEFORE_PACK_JSON_SHA256 = "0425c998a01b607ade3f3f7b43e47dc6fd103bb5f18f6b0a6657865938d034b3"
+
+
+@pytest.mark.parametrize("chunk_rows", [2048, 7])  # 7: many encode tasks per shard, parts spanning several
+def test_pack_bytes_unchanged_since_before_executor_tasks(
+    run_dir: Path, tokenizer_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_rows: int
+) -> None:
+    from pipeline.packs import pack as pack_module
+
+    monkeypatch.setattr(pack_module, "CHUNK_ROWS", chunk_rows)
+    _pack(run_dir, tokenizer_file, tmp_path / "p")
+    files = {rel: hashlib.sha256(data).hexdigest() for rel, data in _files(tmp_path / "p").items()}
+    files.pop("pack.json")
+    lines = "".join(f"{rel}\t{sha}\n" for rel, sha in sorted(files.items()))
+    assert hashlib.sha256(lines.encode()).hexdigest() == BEFORE_FILES_ROOT_HASH, sorted(files.items())
+    assert hashlib.sha256((tmp_path / "p/pack.json").read_bytes()).hexdigest() == BEFORE_PACK_JSON_SHA256
+
+
+class _Crash(Exception):
+    """Stands in for a SIGKILL in the middle of a pack (raised from inside a task)."""
+
+
+def test_interrupted_pack_resumes_skipping_finished_work(
+    run_dir: Path, tokenizer_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack that dies mid-way leaves its finished segments and parts; the same command then skips them (their
+    files are not rewritten: same inode) and the result is byte-identical to an uninterrupted pack."""
+    from pipeline.packs import pack as pack_module
+    from pipeline.packs import tasks
+
+    out = tmp_path / "p"
+    calls = {"encode": 0, "part": 0}
+    real_encode, real_part = tasks.encode_task, tasks.write_part_task
+
+    def crashing_encode(item: tasks.EncodeItem) -> dict:
+        calls["encode"] += 1
+        if calls["encode"] == 6:
+            raise _Crash
+        return real_encode(item)
+
+    monkeypatch.setattr(pack_module, "encode_task", crashing_encode)
+    with pytest.raises(_Crash):
+        pack_module.pack_run(str(run_dir), str(tokenizer_file), out=str(out), max_part_bytes=20000)
+    assert len(list((out / ".work").rglob("seg-*.parquet"))) == 5 and not (out / "pack.json").exists()
+
+    def crashing_part(item: tasks.PartItem) -> dict:
+        calls["part"] += 1
+        if calls["part"] == 4:
+            raise _Crash
+        return real_part(item)
+
+    reencoded: list[str] = []
+
+    def watched_encode(item: tasks.EncodeItem) -> dict:
+        if not (out / item.segment).exists():
+            reencoded.append(item.segment)
+        return real_encode(item)
+
+    monkeypatch.setattr(pack_module, "encode_task", watched_encode)
+    monkeypatch.setattr(pack_module, "write_part_task", crashing_part)
+    with pytest.raises(_Crash):
+        pack_module.pack_run(str(run_dir), str(tokenizer_file), out=str(out), max_part_bytes=20000)
+    segments = sorted(str(p.relative_to(out)) for p in (out / ".work").rglob("seg-*.parquet"))
+    assert len(reencoded) == len(segments) - 5  # the 5 finished segments were kept, not encoded again
+    finished = sorted(p for p in out.glob("lang=*/part-*.*") if ".tmp-" not in p.name)
+    assert len(finished) == 3 * 3  # .bin, .idx and doc map of the 3 parts written before the crash
+    inodes = {p: p.stat().st_ino for p in finished}
+
+    monkeypatch.setattr(pack_module, "write_part_task", real_part)
+    result = CliRunner().invoke(pack, [str(run_dir), "--tokenizer", str(tokenizer_file), "--out", str(out),
+                                       "--max-part-bytes", "20000", "--executor", "local"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "resumed: 3 parts were already finished" in " ".join(result.output.split())
+    assert {p: p.stat().st_ino for p in finished} == inodes  # skipped, not rewritten
+    assert not (out / ".work").exists() and verify_packs(str(out)) == []
+    _pack(run_dir, tokenizer_file, tmp_path / "fresh")
+    assert _files(out) == _files(tmp_path / "fresh")
+
+
+def test_pack_errors_are_sovereign_errors_and_commands_are_registered() -> None:
+    from pipeline.cli import main
+    from pipeline.errors import SovereignError
+    from pipeline.packs.errors import EncoderError, NoDevice, PackError, UnsupportedTokenizer
+
+    assert all(issubclass(e, SovereignError) for e in (PackError, EncoderError, NoDevice, UnsupportedTokenizer))
+    assert {"pack", "tokenizer"} <= set(main.commands)

@@ -19,6 +19,7 @@ import yaml
 from presidio_analyzer import Pattern
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
+from pipeline.stage_runner import run_batch
 from pipeline.synthetic.hostile_pii import (
     EMAIL,
     SEEDED,
@@ -34,8 +35,8 @@ from stages.pii.recognizers import CATALOGUE
 from stages.pii.recognizers.email import LINEAR_EMAIL
 from stages.pii.stage import resolve
 from stages.registry import build_stage
-from tests.run_outputs import texts_of
-from tests.warc_fixtures import html_page, write_warc
+from tests.helpers.outputs import texts_of
+from tests.helpers.warc import html_page, write_warc
 
 FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE  # presidio's default for pattern recognizers
 
@@ -164,7 +165,7 @@ def test_a_timed_out_pattern_quarantines_only_its_document(slow_email_stage: Pii
     pii:detector-timeout, and the innocent documents of the same batch still scrubbed and kept."""
     innocent = [_doc(i, f"Bitte schreiben Sie an person.{i}@beispiel-behoerde.de. Danke.") for i in (1, 2)]
     hostile = _doc(0, dotted_run_text(4000))
-    result = slow_email_stage.process(pa.Table.from_pylist([innocent[0], hostile, innocent[1]]))
+    result = run_batch([slow_email_stage], pa.Table.from_pylist([innocent[0], hostile, innocent[1]]))
     assert [(d["id"], d["status"], d["reason"]) for d in result.decisions] == [("d0", "quarantined", DETECTOR_TIMEOUT)]
     assert EMAIL not in (result.decisions[0]["evidence"] or "")
     kept = {r["id"]: r["text"] for r in result.kept.to_pylist()}
@@ -186,7 +187,7 @@ def test_a_recognizer_that_raises_quarantines_its_document() -> None:
 
     iban.analyze = analyze
     docs = [_doc(0, f"RECURSE IBAN {SEEDED[2]} an {EMAIL}"), _doc(1, f"IBAN {SEEDED[2]}, danke.")]
-    result = s.process(pa.Table.from_pylist(docs))
+    result = run_batch([s], pa.Table.from_pylist(docs))  # the stage runner isolates the failing document
     assert [(d["id"], d["status"]) for d in result.decisions] == [("d0", "quarantined")]
     assert [r["text"] for r in result.kept.to_pylist()] == ["IBAN <IBAN>, danke."]
 
@@ -258,7 +259,7 @@ def test_urls_of_documents_dropped_before_the_pii_stage_are_scrubbed_in_the_mani
 
     from pipeline.config import parse_config
     from pipeline.engine import run_pipeline
-    from tests.warc_fixtures import response
+    from tests.helpers.warc import response
 
     url = pii_url(2)
     prose = "Die Verwaltung veröffentlicht regelmäßig Berichte über ihre Arbeit und die Haushaltsmittel. " * 3

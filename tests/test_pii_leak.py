@@ -13,9 +13,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
-from stages.pii.evalset import gen_de_tax_id, gen_fr_nir, gen_iban, gen_pl_pesel
-from tests.run_outputs import texts_of
-from tests.warc_fixtures import html_page, write_warc
+from pipeline.synthetic.banks import load_bank
+from pipeline.synthetic.pii_evalset import gen_de_tax_id, gen_fr_nir, gen_iban, gen_pl_pesel
+from tests.helpers.outputs import texts_of
+from tests.helpers.warc import html_page, write_warc
 
 LEAD_INS = {
     "de": "Für Rückfragen zum Antrag {i} erreichen Sie die Sachbearbeitung unter {value}. ",
@@ -38,7 +39,7 @@ def _seeded_values() -> list[tuple[str, str, str]]:
 
 
 def _sentences(lang: str) -> list[str]:
-    bank = yaml.safe_load((Path(__file__).resolve().parents[1] / f"pipeline/demo_data/{lang}.yaml").read_text("utf-8"))
+    bank = load_bank(lang)
     sentences = [s for topic in bank["topics"] for s in topic["sentences"]]
     assert len(sentences) >= 48
     return sentences

@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 from presidio_analyzer import EntityRecognizer
 
+from pipeline.synthetic.pii_evalset import generate
 from stages.pii.engine import PiiEngine
-from stages.pii.evalset import generate
 from stages.pii.prefilter import ascii_digits_only, candidate_windows
 from stages.pii.recognizers import CATALOGUE, DEFAULT_ENTITIES, build_phone
 from stages.pii.recognizers.phone import CandidatePhoneRecognizer, scan_snippet
 from stages.pii.stage import PiiStage, resolve
+from tests.helpers.shared import shared_data_dir
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "conformance"
+SHARED = shared_data_dir() / "conformance"
 LANG = {"DE": "de", "ES": "es", "FI": "fi", "SE": "sv", "PL": "pl", "IT": "it", "UK": "en"}
 # Expected misses, by design: US numbers (the stage looks in European regions), IPv6 "::" (presidio scores it
 # 0.1), DE ids that presidio itself only reports below the threshold without a context word.

@@ -9,7 +9,6 @@ import os
 
 import pytest
 from fastwarc.warc import ArchiveIterator, WarcRecordType
-from test_rights_warc import shared_dir
 
 from stages.rights.aipref import parse_content_usage
 from stages.rights.html import parse_html
@@ -17,6 +16,7 @@ from stages.rights.licences import LicenceMatcher, parse_cc_url
 from stages.rights.policy import load_policy, load_registry
 from stages.rights.robots import RobotsFile, decode_robots
 from stages.rights.tdmrep import TdmRepFile, combine, from_header, from_meta
+from tests.helpers.shared import shared_path
 
 # google/robotstxt cases where protego (and so we) deliberately differ, with why:
 GOOGLE_KNOWN_DIFFERENCES = {
@@ -34,7 +34,7 @@ GOOGLE_KNOWN_DIFFERENCES = {
 
 
 def _robots_cases(rel: str, key: str) -> tuple[int, list[str]]:
-    cases = json.loads((shared_dir("conformance") / rel).read_text())
+    cases = json.loads((shared_path("conformance") / rel).read_text())
     fails = [
         c.get("name") or str(c.get("id"))
         for c in cases
@@ -60,7 +60,7 @@ def test_rfc9309_examples_and_protego_cases():
 
 
 def test_protego_real_world_corpus_parses():
-    folder = shared_dir("conformance", "protego-robotstxt", "real_world_robots")
+    folder = shared_path("conformance", "protego-robotstxt", "real_world_robots")
     parsed = skipped = 0
     for name in sorted(os.listdir(folder)):
         text = decode_robots((folder / name).read_bytes(), 512_000)
@@ -74,7 +74,7 @@ def test_protego_real_world_corpus_parses():
 
 
 def test_ai_robots_txt_blocks_every_listed_agent():
-    folder = shared_dir("conformance", "ai-robots-txt")
+    folder = shared_path("conformance", "ai-robots-txt")
     agents = json.loads((folder / "robots.json").read_text())
     rf = RobotsFile((folder / "robots.txt").read_text())
     blocked = [a for a in agents if not rf.decide("https://site.example/any/page", a).allowed]
@@ -87,7 +87,7 @@ def test_ai_robots_txt_blocks_every_listed_agent():
 
 
 def test_w3c_tdmrep_expected():
-    items = json.loads((shared_dir("conformance", "w3c-tdmrep") / "expected.json").read_text())
+    items = json.loads((shared_path("conformance", "w3c-tdmrep") / "expected.json").read_text())
     passed = 0
     for item in items:
         for check in item["checks"]:
@@ -118,7 +118,7 @@ def test_w3c_tdmrep_expected():
     ],
 )
 def test_tdmrep_spec_example2_vectors(path, expected):
-    examples = json.loads((shared_dir("conformance", "w3c-tdmrep") / "spec_examples.json").read_text())
+    examples = json.loads((shared_path("conformance", "w3c-tdmrep") / "spec_examples.json").read_text())
     files = [e["text"] for e in examples if e["kind"] == "tdmrep.json"]
     hit = TdmRepFile(files[1].encode()).match("https://provider.com" + path)
     assert (hit.reservation if hit else None) == expected
@@ -153,7 +153,7 @@ def test_tdmrep_special_characters_and_precedence_table():
 
 
 def test_ietf_aipref_examples():
-    blocks = json.loads((shared_dir("conformance", "ietf-aipref-drafts") / "code_blocks.json").read_text())
+    blocks = json.loads((shared_path("conformance", "ietf-aipref-drafts") / "code_blocks.json").read_text())
     robots = next(b["text"] for b in blocks if "ExampleBot" in b["text"])
     rf = RobotsFile(robots)
     expect = {"/test": (True, "n"), "/never/test": (False, None), "/ai-ok/test": (True, "y")}
@@ -181,7 +181,7 @@ def _matcher() -> LicenceMatcher:
 
 
 def test_c5_licence_url_and_html_cases():
-    folder = shared_dir("conformance", "licence")
+    folder = shared_path("conformance", "licence")
     urls = json.loads((folder / "c5_cc_url_cases.json").read_text())
     for c in urls:
         got = parse_cc_url(c["url"])
@@ -194,7 +194,7 @@ def test_c5_licence_url_and_html_cases():
 
 
 def test_trafilatura_licence_cases_with_licence_urls():
-    cases = json.loads((shared_dir("conformance", "licence") / "trafilatura_license_cases.json").read_text())
+    cases = json.loads((shared_path("conformance", "licence") / "trafilatura_license_cases.json").read_text())
     m = _matcher()
     label = {"CC BY-SA 4.0": "CC-BY-SA-4.0", "CC BY-NC-SA 4.0": "CC-BY-NC-SA-4.0"}
     scored = passed = 0
@@ -213,13 +213,13 @@ def test_trafilatura_licence_cases_with_licence_urls():
 
 
 def test_dkpro_pages_and_dolma_warcs():
-    folder = shared_dir("conformance", "dkpro-c4corpus-license")
+    folder = shared_path("conformance", "dkpro-c4corpus-license")
     m = _matcher()
     for c in json.loads((folder / "expected.json").read_text()):
         sig = parse_html((folder / c["file"]).read_bytes())
         codes = {parse_cc_url(link.url)[0] for link in sig.licence_links if m.from_url(link.url)}
         assert codes == {c["expected_cc_licence"]}, c["file"]
-    folder = shared_dir("conformance", "dolma-warc-samples")
+    folder = shared_path("conformance", "dolma-warc-samples")
     expected = json.loads((folder / "expected_cc_licences.json").read_text())
     found: dict[tuple[str, str], set] = {}
     for warc in ("sample-0000.warc.gz", "sample-0001.warc.gz"):
@@ -237,7 +237,7 @@ def test_dkpro_pages_and_dolma_warcs():
 
 
 def test_public_sector_licence_texts_are_named():
-    folder = shared_dir("conformance", "spdx-license-texts")
+    folder = shared_path("conformance", "spdx-license-texts")
     m = _matcher()
     # etalab-2.0's text names itself "LICENCE OUVERTE / OPEN LICENCE" with the version on another line, which no
     # phrase can tell from v1.0; pages name it by URL or "Licence Ouverte 2.0".

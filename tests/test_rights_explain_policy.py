@@ -2,59 +2,55 @@
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_rights_warc import read_warc, rec, robots, run_stage, warc_bytes
 
 from pipeline.config import ConfigError, parse_config
+from pipeline.engine import run_pipeline
 from pipeline.explain import explain
-from pipeline.schema import MANIFEST_SCHEMA
-from stages.base import decision_row
 from stages.rights import RightsStage
 from stages.rights.policy import DEFAULT_POLICY, load_policy
+from tests.helpers.warc import PARAGRAPH, html_page, rec, robots, warc_bytes
+
+CC_BY = '<link rel="license" href="https://creativecommons.org/licenses/by/4.0/">'
 
 
-def _run_dir(tmp_path):
-    page = b'<html><head><link rel="license" href="https://creativecommons.org/licenses/by/4.0/"></head></html>'
+@pytest.fixture(scope="module")
+def rights_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run (ingest, extract, rights) over a crawl with a robots.txt that bars GPTBot from /private/."""
+    tmp = tmp_path_factory.mktemp("explain")
+    (tmp / "in").mkdir()
     records = [
         robots("User-agent: GPTBot\nDisallow: /private/\n"),
-        rec("https://ex.eu/private/a"),
-        rec("https://ex.eu/open", body=page),
+        rec("https://ex.eu/private/a", body=html_page("Intern", [PARAGRAPH, "Nur für den Dienstgebrauch. " * 8])),
+        rec("https://ex.eu/open", body=html_page("Offen", [PARAGRAPH, "Freier Bericht. " * 8], head_extra=CC_BY)),
     ]
-    out, stage, kept = run_stage(records)
-    rows = []  # manifest rows as the engine writes them, from the same documents
-    docs, _ = read_warc(warc_bytes(records))
-    for doc in docs:
-        status, reason, ev = out[doc["url"]]
-        if status == "kept":
-            row = decision_row(doc, "", "", None, "kept") | {"stage": None, "reason": None}
-            row["evidence"] = json.dumps({"_rights_evidence": ev}, sort_keys=True)
-            row |= {"licence": reason, "shard": "shards/lang=en/part-00000.parquet", "row": 0}
-        else:
-            row = decision_row(doc, "rights", reason, ev, status) | {"licence": None, "shard": None, "row": None}
-        rows.append(row)
-    (tmp_path / "manifest").mkdir()
-    pq.write_table(pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA), tmp_path / "manifest" / "part-00000.parquet")
-    (tmp_path / "run.json").write_text(json.dumps({"stages": [stage.describe()]}))
-    return tmp_path, docs
+    (tmp / "in" / "crawl.warc.gz").write_bytes(warc_bytes(records))
+    cfg = {
+        "name": "explain",
+        "inputs": [{"uri": str(tmp / "in" / "*.warc.gz")}],
+        "output": str(tmp / "run"),
+        "stages": [{"name": "extract"}, {"name": "rights"}],
+    }
+    run_pipeline(parse_config(cfg))
+    return tmp / "run"
 
 
-def test_explain_dropped_and_kept(tmp_path):
-    run, docs = _run_dir(tmp_path)
-    text = explain(str(run), "https://ex.eu/private/a")
+def test_explain_dropped_and_kept(rights_run: Path) -> None:
+    text = explain(str(rights_run), "https://ex.eu/private/a")
     assert "DROPPED by stage 'rights', reason 'rights:robots-disallow'" in text
     assert "robots.txt forbids an AI crawler" in text
     assert "disallow: /private/" in text and "GPTBot" in text
     assert "Policy rule applied: signals.robots_txt" in text and "Policy in force: sha256" in text
-    kept_id = next(d["id"] for d in docs if d["url"] == "https://ex.eu/open")
-    text = explain(str(run), kept_id)
-    assert "KEPT in shards/lang=en/part-00000.parquet row 0" in text
-    assert "Licence: CC-BY-4.0" in text and "rel-license" in text
+    kept = [r for r in pq.read_table(rights_run / "manifest").to_pylist() if r["url"] == "https://ex.eu/open"]
+    assert len(kept) == 1 and kept[0]["status"] == "kept" and kept[0]["licence"] == "CC-BY-4.0"
+    text = explain(str(rights_run), kept[0]["id"])
+    assert f"KEPT in {kept[0]['shard']} row {kept[0]['row']}" in text
+    assert "Licence: CC-BY-4.0" in text and "rel-license" in text  # read from the evidence the engine wrote
     with pytest.raises(LookupError):
-        explain(str(run), "https://nowhere.example/")
+        explain(str(rights_run), "https://nowhere.example/")
 
 
 def test_invalid_policy_names_file_and_field(tmp_path):

@@ -11,11 +11,11 @@ import lxml.etree
 import lxml.html
 import pytest
 from fastwarc.warc import ArchiveIterator, WarcRecordType
-from test_rights_warc import shared_dir
 
 from stages.rights.html import _HOSTS, parse_html
 from stages.rights.licences import LicenceMatcher
 from stages.rights.policy import load_registry
+from tests.helpers.shared import shared_path
 
 # The selection parse_html made before, with lxml.html and one XPath: the oracle for the new walk.
 _HREF = " or ".join(f'contains(@href, "{h}")' for h in _HOSTS)
@@ -101,14 +101,14 @@ def _signals(raw: bytes, charset: str | None = None) -> tuple:
 
 def _pages() -> list[bytes]:
     pages = []
-    with open(shared_dir("warc", "trafilatura-dev-00.warc.gz"), "rb") as fh:
+    with open(shared_path("warc", "trafilatura-dev-00.warc.gz"), "rb") as fh:
         for rec in ArchiveIterator(fh, record_types=WarcRecordType.response, parse_http=True):
             pages.append(rec.reader.read())
-    pages += [p.read_bytes() for p in sorted(shared_dir("conformance", "dkpro-c4corpus-license").glob("*.html"))]
-    folder = shared_dir("conformance", "licence")
+    pages += [p.read_bytes() for p in sorted(shared_path("conformance", "dkpro-c4corpus-license").glob("*.html"))]
+    folder = shared_path("conformance", "licence")
     for name in ("c5_cc_html_cases.json", "trafilatura_license_cases.json"):
         pages += [c["html"].encode() for c in json.loads((folder / name).read_text()) if c.get("html")]
-    for p in sorted(shared_dir("conformance", "trafilatura-eval-pages", "html").iterdir())[:40]:
+    for p in sorted(shared_path("conformance", "trafilatura-eval-pages", "html").iterdir())[:40]:
         pages.append(gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes())
     return pages
 

@@ -30,7 +30,7 @@ from pipeline.synthetic.hostile_rights import (
 )
 from stages.rights.redact import REDACTED, shape
 from stages.rights.tdmrep import TdmRepFile
-from tests.run_outputs import texts_of
+from tests.helpers.outputs import texts_of
 
 # Every form a seeded value could take in an output: as sent, without blanks, percent-encoded.
 VARIANTS = sorted({v for s in SEEDED for v in (s, s.replace(" ", ""), quote(s), quote(s, safe=""))})
@@ -117,7 +117,7 @@ def test_shape_keeps_ordinary_values_and_masks_personal_data() -> None:
 def _matched_index(f: TdmRepFile, url: str) -> int | None:
     """The array index of the rule ``match`` applied, from its evidence ("[index] {...}")."""
     hit = f.match(url)
-    return None if hit is None else int(hit.signal[1 : hit.signal.index("]")])
+    return None if hit is None else hit.signal["index"]
 
 
 def _lookup_seconds(f: TdmRepFile, urls: list[str]) -> float:

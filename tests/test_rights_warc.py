@@ -1,124 +1,18 @@
-"""Rights stage end to end on real WARC bytes written here with warcio and read back with fastwarc, the way
-the ingest does: host captures (robots.txt, tdmrep.json) go to the host-evidence table, pages to documents.
-Also the helpers the other test_rights_* files import."""
+"""Rights stage end to end on real WARC bytes written here with warcio and read back by the real ingest
+(pipeline.ingest, on fastwarc): host captures (robots.txt, tdmrep.json) go to the host-evidence table, pages to
+documents."""
 
 from __future__ import annotations
 
-import io
 import json
-from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
-import pytest
-from fastwarc.warc import ArchiveIterator, WarcRecordType
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
-from pipeline.schema import DOCUMENT_SCHEMA, document_id
+from pipeline.schema import DOCUMENT_SCHEMA
 from stages.base import HostEvidence
 from stages.rights import RightsStage, host_evidence_table
-from stages.rights.evidence import capture_kind
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-HTML = b"<html><head><title>t</title></head><body><p>Some article text.</p></body></html>"
-_REASONS = {100: "Continue", 200: "OK", 301: "Moved Permanently", 404: "Not Found", 503: "Service Unavailable"}
-
-
-def shared_dir(*parts: str) -> Path:
-    p = SHARED.joinpath("data", *parts)
-    if not p.exists():
-        pytest.skip(f"shared test data not found at {p}")
-    return p
-
-
-def rec(
-    url: str,
-    body: bytes = HTML,
-    status: int = 200,
-    headers: list[tuple[str, str]] | None = None,
-    date: str = "2025-03-01T00:00:00Z",
-    ctype: str = "text/html; charset=utf-8",
-) -> dict[str, Any]:
-    return {"url": url, "body": body, "status": status, "headers": headers or [], "date": date, "ctype": ctype}
-
-
-def warc_bytes(records: list[dict[str, Any]]) -> bytes:
-    buf = io.BytesIO()
-    writer = WARCWriter(buf, gzip=True)
-    for r in records:
-        hdrs = [("Content-Type", r["ctype"])] + list(r["headers"])
-        status = f"{r['status']} {_REASONS.get(r['status'], 'Status')}"
-        http = StatusAndHeaders(status, hdrs, protocol="HTTP/1.1")
-        record = writer.create_warc_record(
-            r["url"],
-            "response",
-            payload=io.BytesIO(r["body"]),
-            http_headers=http,
-            warc_headers_dict={"WARC-Date": r["date"]},
-        )
-        writer.write_record(record)
-    return buf.getvalue()
-
-
-def read_warc(data: bytes, source: str = "web", uri: str = "mem.warc.gz") -> tuple[list[dict], list[dict]]:
-    """(documents, host captures) as the engine would build them from one WARC."""
-    docs, caps = [], []
-    for r in ArchiveIterator(io.BytesIO(data), record_types=WarcRecordType.response, parse_http=True):
-        url = r.headers.get("WARC-Target-URI")
-        pairs = [[k, v] for k, v in r.http_headers.items()]
-        body = r.reader.read()
-        where = f"{uri}#offset={r.stream_pos}"
-        if capture_kind(url):
-            caps.append(
-                {
-                    "url": url,
-                    "http_status": r.http_headers.status_code,
-                    "headers": pairs,
-                    "body": body,
-                    "fetched_at": r.headers.get("WARC-Date"),
-                    "source_uri": where,
-                }
-            )
-            continue
-        ctype = r.http_headers.get("Content-Type") or ""
-        docs.append(
-            {
-                "id": document_id(r.headers.get("WARC-Record-ID")),
-                "text": "Some article text.",
-                "url": url,
-                "domain": url.split("/")[2],
-                "source": source,
-                "source_uri": where,
-                "fetched_at": r.headers.get("WARC-Date"),
-                "content_sha256": None,
-                "_raw": body,
-                "_http_headers": json.dumps(pairs),
-                "_content_type": ctype.split(";")[0],
-                "_charset": "utf-8",
-                "_metadata": None,
-            }
-        )
-    return docs, caps
-
-
-def run_stage(records: list[dict[str, Any]], docs_extra: list[dict] | None = None, **params: Any):
-    """Run the stage over the WARC's pages; returns ({url: (status, reason, evidence)}, stage, kept table)."""
-    docs, caps = read_warc(warc_bytes(records))
-    docs += docs_extra or []
-    stage = RightsStage(**params)
-    stage.host_evidence = HostEvidence(host_evidence_table(caps))
-    result = stage.process(pa.Table.from_pylist(docs, schema=DOCUMENT_SCHEMA))
-    out = {}
-    for d in result.decisions:
-        out[d["url"]] = (d["status"], d["reason"], json.loads(d["evidence"]) if d["evidence"] else None)
-    for row in result.kept.to_pylist():
-        out[row["url"]] = ("kept", row["licence"], json.loads(row["_rights_evidence"]))
-    return out, stage, result.kept
-
-
-def robots(body: str, host: str = "https://ex.eu", status: int = 200, date: str = "2025-02-01T00:00:00Z"):
-    return rec(f"{host}/robots.txt", body.encode(), status=status, ctype="text/plain", date=date)
+from tests.helpers.rights import ingest_warc, run_stage
+from tests.helpers.warc import rec, robots, warc_bytes
 
 
 # ---------------------------------------------------------------------------------------------------- tests
@@ -134,7 +28,7 @@ def test_robots_ai_agent_disallow_drops_with_group_and_rule():
     assert (status, reason) == ("dropped", "rights:robots-disallow")
     assert ev["signal"]["agent"] == "GPTBot" and ev["signal"]["group"] == "gptbot"
     assert ev["signal"]["rule"] == "disallow: /news/"
-    assert ev["signal"]["robots"]["url"] == "https://ex.eu/robots.txt"
+    assert ev["signal"]["capture"]["url"] == "https://ex.eu/robots.txt"
     assert ev["policy_rule"].startswith("signals.robots_txt")
     assert out["https://ex.eu/about.html"][0] == "kept"
     assert out["https://ex.eu/about.html"][2]["checks"]["robots"]["result"] == "allow"
@@ -195,7 +89,7 @@ def test_robots_redirect_followed_within_captures_and_snapshot_by_time():
     ]
     out, _, _ = run_stage(recs)
     assert out["http://ex.eu/a"][1] == "rights:robots-disallow"
-    assert out["http://ex.eu/a"][2]["signal"]["robots"]["redirects"][-1] == "https://ex.eu/robots.txt"
+    assert out["http://ex.eu/a"][2]["signal"]["capture"]["redirects"][-1] == "https://ex.eu/robots.txt"
     assert out["https://ex.eu/b"][1] == "rights:robots-disallow"  # the capture in force in March
     assert out["https://ex.eu/c"][0] == "kept"  # the June capture allows
     out, _, _ = run_stage(recs, overrides={"robots": {"snapshot": "latest"}})
@@ -378,13 +272,13 @@ def test_robots_source_folder_and_describe(tmp_path):
 
 def test_no_document_text_in_evidence():
     secret = "Maria Musterfrau lives at Hauptstrasse 1"
-    docs, caps = read_warc(
+    docs, evidence = ingest_warc(
         warc_bytes([robots("User-agent: *\nDisallow: /\n"), rec("https://ex.eu/a"), rec("https://ex.eu.org/b")])
     )
     for d in docs:
         d["text"] = secret
     stage = RightsStage()
-    stage.host_evidence = HostEvidence(host_evidence_table(caps))
+    stage.host_evidence = HostEvidence(evidence)
     res = stage.process(pa.Table.from_pylist(docs, schema=DOCUMENT_SCHEMA))
     blob = json.dumps(res.decisions) + json.dumps(res.kept.column("_rights_evidence").to_pylist())
     assert "Musterfrau" not in blob

@@ -20,7 +20,7 @@ import yaml
 from pipeline.audit import verify_run
 from pipeline.config import parse_config
 from pipeline.engine import RunError, run_pipeline
-from tests.warc_fixtures import german_pages, write_warc
+from tests.helpers.warc import german_pages, write_warc
 
 STAGES = [{"name": "extract"}, {"name": "dedup_exact"}]
 

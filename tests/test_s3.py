@@ -17,7 +17,7 @@ import pytest
 from pipeline.audit import verify_run
 from pipeline.config import parse_config
 from pipeline.engine import run_pipeline
-from tests.warc_fixtures import german_pages, write_warc
+from tests.helpers.warc import german_pages, write_warc
 
 BUCKET = "corpora"
 

@@ -24,13 +24,14 @@ from typing import Any
 import numpy as np
 
 from pipeline.packs.bytelevel import ByteLevelBPE, bytes_to_unicode
+from pipeline.packs.errors import NoDevice
 from pipeline.packs.wordcache import WordCacheEncoder, ragged_index, to_host
 
 INF_RANK = np.iinfo(np.int32).max
 
 
 def array_module(device: str) -> ModuleType:
-    """``numpy`` for "cpu"; ``cupy`` for "cuda" (raises RuntimeError with one line if no usable GPU)."""
+    """``numpy`` for "cpu"; ``cupy`` for "cuda" (raises NoDevice with one line if no usable GPU)."""
     if device == "cpu":
         return np
     try:
@@ -39,7 +40,7 @@ def array_module(device: str) -> ModuleType:
         cupy.cuda.runtime.getDeviceCount()
         cupy.zeros(1).sum()
     except Exception as exc:  # noqa: BLE001 - any import/driver failure means "no GPU here"
-        raise RuntimeError(f"device {device!r} needs CuPy and a CUDA GPU ({type(exc).__name__})") from None
+        raise NoDevice(f"device {device!r} needs CuPy and a CUDA GPU ({type(exc).__name__})") from None
     return cupy
 
 

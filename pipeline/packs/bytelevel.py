@@ -18,10 +18,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.packs import _uclasses
-
-
-class UnsupportedTokenizer(ValueError):
-    """A tokenizer.json feature the array encoder does not reproduce exactly (message: one line, no text)."""
+from pipeline.packs.errors import UnsupportedTokenizer
 
 
 def bytes_to_unicode() -> dict[int, str]:

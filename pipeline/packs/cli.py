@@ -1,9 +1,12 @@
-"""Click commands: ``sovereign tokenizer train`` and ``sovereign pack``; the lead wires them into pipeline/cli.py
-with ``main.add_command(tokenizer)`` and ``main.add_command(pack)``."""
+"""Click commands: ``sovereign tokenizer train`` and ``sovereign pack`` (registered in pipeline/cli.py). Errors go to
+the CLI's shared handler (one line, exit 1; a traceback with --debug)."""
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
+from typing import Any
 
 import click
 from rich.console import Console
@@ -13,6 +16,18 @@ from rich.table import Table
 from pipeline.packs.train import EOD_TOKEN
 
 console = Console(stderr=True)
+
+
+def _shared_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """pipeline.cli's error handler, looked up when the command runs (pipeline.cli imports this module)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from pipeline.cli import _friendly_errors
+
+        return _friendly_errors(fn)(*args, **kwargs)
+
+    return wrapper
 
 
 @click.group()
@@ -39,6 +54,7 @@ def tokenizer() -> None:
     show_default=True,
     help="Merge a pair only if it occurs at least this often in the sample.",
 )
+@_shared_errors
 def train_cmd(
     run: str, vocab_size: int, out: str, bytes_per_language: int, languages: tuple[str, ...], min_frequency: int
 ) -> None:
@@ -50,10 +66,7 @@ def train_cmd(
     from pipeline.packs.train import train_tokenizer
 
     started = time.monotonic()
-    try:
-        report = train_tokenizer(run, vocab_size, out, bytes_per_language, list(languages) or None, min_frequency)
-    except (FileNotFoundError, ValueError, OSError) as exc:
-        raise click.ClickException(str(exc).splitlines()[0]) from None
+    report = train_tokenizer(run, vocab_size, out, bytes_per_language, list(languages) or None, min_frequency)
     table = Table(title=f"tokenizer {report.sha256[:16]} ({report.vocab_size} tokens)")
     for col in ("language", "documents", "MB sampled"):
         table.add_column(col, justify="right")
@@ -99,6 +112,15 @@ def train_cmd(
     "an end-of-document token.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace a finished pack in the output folder.")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "spark", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where the pack's tasks run (one per row group to encode, one per part to write); an interrupted pack "
+    "resumes with the parts it finished.",
+)
+@_shared_errors
 def pack(
     run: str,
     tokenizer_file: str,
@@ -110,12 +132,14 @@ def pack(
     eod_token: str,
     split_special: bool,
     overwrite: bool,
+    executor: str,
 ) -> None:
     """Tokenise finished run RUN into Megatron-LM indexed datasets (.bin/.idx per language and part).
 
     Beside each part: a doc map (Parquet: document id -> part, sequence, token offset, token count); in the folder:
     pack.json (tokenizer sha256, the run's root hash, sha256 of every file, token counts per language). The pack is
-    verified after writing; `sovereign audit verify RUN` checks every pack under RUN/packs again.
+    verified after writing; `sovereign audit verify RUN` checks every pack under RUN/packs again. Run again after
+    an interruption: finished parts are kept.
     """
     from pipeline.packs.pack import PackError, pack_run
     from pipeline.packs.verify import verify_packs
@@ -123,6 +147,7 @@ def pack(
     started = time.monotonic()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     totals = {"characters": 0}
+    skipped: list[str] = []
     with Progress(*columns, console=console, transient=True) as bar:
         tasks: dict[str, int] = {}
 
@@ -132,25 +157,22 @@ def pack(
             bar.advance(tasks[lang], docs)
             totals["characters"] += characters
 
-        try:
-            out_uri, manifest = pack_run(
-                run,
-                tokenizer_file,
-                out=out,
-                device=device,
-                name=name,
-                max_part_bytes=max_part_bytes,
-                split_special=split_special,
-                eod_token=eod_token,
-                overwrite=overwrite,
-                progress=progress,
-                workers=workers,
-                note=lambda text: console.print(f"encoder: {text}"),
-            )
-        except PackError as exc:
-            raise click.ClickException(str(exc)) from None
-        except RuntimeError as exc:  # no GPU for --device cuda
-            raise click.ClickException(str(exc).splitlines()[0]) from None
+        out_uri, manifest = pack_run(
+            run,
+            tokenizer_file,
+            out=out,
+            device=device,
+            name=name,
+            max_part_bytes=max_part_bytes,
+            split_special=split_special,
+            eod_token=eod_token,
+            overwrite=overwrite,
+            progress=progress,
+            workers=workers,
+            note=lambda text: console.print(f"encoder: {text}"),
+            executor=executor,
+            on_part=lambda r: skipped.append(r["name"]) if r["skipped"] else None,
+        )
     elapsed = time.monotonic() - started
     table = Table(title=f"packs in {out_uri}")
     for col in ("language", "documents", "tokens", "parts"):
@@ -159,6 +181,8 @@ def pack(
         table.add_row(lang, str(info["documents"]), str(info["tokens"]), str(len(info["parts"])))
     console.print(table)
     console.print(f"{totals['characters'] / 1e6:.1f} M characters in {elapsed:.1f}s on {device}")
+    if skipped:
+        console.print(f"resumed: {len(skipped)} parts were already finished")
     problems = verify_packs(out_uri)
     if problems:
-        raise click.ClickException(f"pack written but verify found {len(problems)} problems; first: {problems[0]}")
+        raise PackError(f"pack written but verify found {len(problems)} problems; first: {problems[0]}")

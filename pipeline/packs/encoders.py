@@ -17,14 +17,11 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
-from pipeline.packs.bytelevel import UnsupportedTokenizer, bytes_to_unicode, parse_byte_level_bpe
+from pipeline.packs.bytelevel import bytes_to_unicode, parse_byte_level_bpe
+from pipeline.packs.errors import EncoderError, UnsupportedTokenizer
 from pipeline.packs.wordcache import WordCacheEncoder
 
 DEVICES = ("cpu", "hf", "numpy", "cuda")
-
-
-class EncoderError(ValueError):
-    """This encoder cannot reproduce the tokenizer exactly (message: one line, no text)."""
 
 
 def _flat(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +68,7 @@ class HFWordEncoder(WordCacheEncoder):
 
 def make_encoder(tokenizer_json: bytes, device: str, split_special: bool) -> Any:
     """An encoder for ``device`` (see DEVICES); EncoderError when ours cannot reproduce this tokenizer.json,
-    RuntimeError (one line) when ``cuda`` has no GPU."""
+    NoDevice (one line) when ``cuda`` has no GPU."""
     if device == "hf":
         return HFEncoder(tokenizer_json, split_special)
     if device == "cpu":

@@ -4,157 +4,109 @@ and row), the tokenizer.json itself, and ``pack.json`` (written last: tokenizer 
 of every file, counts per language, one root hash).
 
 Order is deterministic: languages sorted, shards sorted, rows in shard order (shards are sorted by id). One sequence
-per document, the end-of-document token appended. The bytes do not depend on the device or the number of worker
-processes: ``cpu`` (our word cache + HF's BPE, all cores), ``hf`` (HF ``encode_batch_fast``), ``cuda`` (the array
-program on CuPy) and ``numpy`` (the same array program on the CPU) give identical packs (encoders.py).
+per document, the end-of-document token appended. The work runs as executor tasks (tasks.py), so an interrupted
+pack resumes where it stopped and runs on Spark or Ray too. The bytes do not depend on the executor, the number of
+worker processes or the device: ``cpu`` (our word cache + HF's BPE), ``hf`` (HF ``encode_batch_fast``), ``cuda``
+(the array program on CuPy) and ``numpy`` (the same array program on the CPU) give identical packs (encoders.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 from tokenizers import Tokenizer
 
-from pipeline.packs import storage
-from pipeline.packs.encoders import EncoderError
-from pipeline.packs.megatron import BinWriter, token_dtype
-from pipeline.packs.source import Encoding, prefetch, read_batches, text_bytes
+from pipeline.config import ExecutorSpec
+from pipeline.executors import make_executor
+from pipeline.packs.errors import PackError
+from pipeline.packs.megatron import token_dtype
+from pipeline.packs.source import choose_encoder, file_store, run_root_hash, run_shards, text_bytes
+from pipeline.packs.tasks import (
+    DOCMAP_SCHEMA,
+    TOKENIZER_FILE,
+    WORK_DIR,
+    EncodeItem,
+    Job,
+    PartItem,
+    Slice,
+    cache_encoder,
+    encode_task,
+    write_part_task,
+)
 from pipeline.packs.train import EOD_TOKEN
+from pipeline.runinfo import dumps, root_hash, sha256_bytes
+from pipeline.storage import Store
+
+__all__ = ["DOCMAP_SCHEMA", "MANIFEST", "TOKENIZER_FILE", "PackError", "pack_run"]
 
 PACK_VERSION = "1"
 MANIFEST = "pack.json"
-TOKENIZER_FILE = "tokenizer.json"
-DOCMAP_SCHEMA = pa.schema(
-    [
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("language", pa.string(), nullable=False),
-        pa.field("pack", pa.string(), nullable=False),  # part prefix, e.g. lang=de/part-00000 (+ .bin / .idx)
-        pa.field("sequence", pa.int64(), nullable=False),  # sequence (= document) index inside that part
-        pa.field("token_offset", pa.int64(), nullable=False),  # in tokens, from the start of the part's .bin
-        pa.field("token_count", pa.int32(), nullable=False),  # includes the end-of-document token
-        pa.field("shard", pa.string(), nullable=False),  # source shard, relative to the run
-        pa.field("row", pa.int64(), nullable=False),  # row inside that shard
-    ]
-)
+# Rows per encode task (~8 MB of web text, seconds of encoding): enough tasks to keep every core busy on a run of
+# few, large row groups, few enough that task overhead (reading the row group, one small file) stays small.
+CHUNK_ROWS = 2048
+JOB_FILE = f"{WORK_DIR}/job.json"  # what the tasks under .work were made for: resume only the same pack
 
 
-class PackError(Exception):
-    """A pack cannot be made; the message is one line a user can act on."""
+def default_out(run: Store, tokenizer_sha: str, name: str | None) -> str:
+    return run.uri(f"packs/{name or tokenizer_sha[:16]}")
 
 
-def with_eod(ids: np.ndarray, counts: np.ndarray, eod: int) -> tuple[np.ndarray, np.ndarray]:
-    """Insert the end-of-document token after each document's ids (vectorised)."""
-    out = np.empty(ids.shape[0] + counts.shape[0], dtype=np.int64)
-    doc_of_token = np.repeat(np.arange(counts.shape[0]), counts)
-    out[np.arange(ids.shape[0]) + doc_of_token] = ids
-    out[np.cumsum(counts + 1) - 1] = eod
-    return out, counts + 1
-
-
-@dataclass
-class _Part:
-    name: str  # lang=xx/part-NNNNN
-    writer: BinWriter
-    stack: contextlib.ExitStack
-    docmap: dict[str, list[Any]] = field(default_factory=lambda: {f.name: [] for f in DOCMAP_SCHEMA})
-
-
-class _LanguagePacker:
-    """Writes one language's parts, starting a new part when the next document would pass ``max_part_bytes``."""
-
-    def __init__(self, fs: pafs.FileSystem, out: str, lang: str, dtype: np.dtype, max_part_bytes: int) -> None:
-        self.fs, self.out, self.lang, self.dtype, self.max_part_bytes = fs, out, lang, dtype, max_part_bytes
-        self.part: _Part | None = None
-        self.parts: list[str] = []
-        self.files: dict[str, dict[str, Any]] = {}
-        self.documents = self.tokens = 0
-
-    def _open(self) -> _Part:
-        name = f"lang={self.lang}/part-{len(self.parts):05d}"
-        stack = contextlib.ExitStack()
-        stream = stack.enter_context(storage.atomic_output(self.fs, storage.join(self.out, name + ".bin")))
-        self.parts.append(name)
-        return _Part(name, BinWriter(stream, self.dtype), stack)
-
-    def _close(self) -> None:
-        part, self.part = self.part, None
-        if part is None:
-            return
-        part.stack.close()  # .bin renamed into place
-        self.files[part.name + ".bin"] = {"sha256": part.writer.sha.hexdigest(), "bytes": part.writer.bytes_written}
-        self._put(part.name + ".idx", part.writer.index_bytes())
-        buf = io.BytesIO()
-        pq.write_table(pa.table(part.docmap, schema=DOCMAP_SCHEMA), buf, compression="zstd")
-        self._put(part.name + ".docmap.parquet", buf.getvalue())
-
-    def _put(self, rel: str, data: bytes) -> None:
-        storage.write_bytes(self.fs, storage.join(self.out, rel), data)
-        self.files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-
-    def add(self, ids: np.ndarray, lengths: np.ndarray, doc_ids: list[str], shard: str, rows: np.ndarray) -> None:
-        """Append documents (ids with the end-of-document token already in place), splitting across parts."""
-        item = self.dtype.itemsize
-        start_tok = np.concatenate([[0], np.cumsum(lengths)])
-        lo = 0
-        while lo < len(lengths):
-            if self.part is None:
-                self.part = self._open()
-            room = (self.max_part_bytes - self.part.writer.bytes_written) // item
-            # Documents [lo, hi) fit in the room left; an empty part always takes at least one document.
-            hi = int(np.searchsorted(start_tok, start_tok[lo] + room, side="right")) - 1
-            hi = max(hi, lo + 1) if self.part.writer.sequences == 0 else max(hi, lo)
-            if hi == lo:
-                self._close()
-                continue
-            w, dm = self.part.writer, self.part.docmap
-            seq0, off0 = w.sequences, w.tokens
-            w.add(ids[start_tok[lo] : start_tok[hi]], lengths[lo:hi])
-            n = hi - lo
-            dm["id"] += doc_ids[lo:hi]
-            dm["language"] += [self.lang] * n
-            dm["pack"] += [self.part.name] * n
-            dm["sequence"] += range(seq0, seq0 + n)
-            dm["token_offset"] += (off0 + start_tok[lo:hi] - start_tok[lo]).tolist()
-            dm["token_count"] += lengths[lo:hi].tolist()
-            dm["shard"] += [shard] * n
-            dm["row"] += rows[lo:hi].tolist()
-            self.documents += n
-            self.tokens += int(start_tok[hi] - start_tok[lo])
-            lo = hi
-
-    def finish(self) -> None:
-        self._close()
-
-
-def _clear_previous(fs: pafs.FileSystem, out: str) -> None:
-    """Remove what an interrupted pack left in ``out`` (only names this module writes)."""
-    if not storage.exists(fs, out):
+def _clear(out: Store, keep_work: bool) -> None:
+    """Remove what an earlier pack left in ``out`` (only names this module writes); with keep_work, what finished
+    tasks wrote stays (their parts and segments) and only temporary files of interrupted writes go."""
+    for rel in out.temporary_files(""):
+        out.delete_file(rel)
+    if keep_work:
         return
-    for info in fs.get_file_info(pafs.FileSelector(out)):
-        name = info.path.rsplit("/", 1)[-1]
-        if info.type == pafs.FileType.Directory and name.startswith("lang="):
-            fs.delete_dir(info.path)
-        elif name in (MANIFEST, TOKENIZER_FILE) or name.startswith(".tmp-"):
-            fs.delete_file(info.path)
+    for name in out.top_level():
+        if name.startswith("lang=") or name == WORK_DIR:
+            out.delete_dir(name)
+        elif name in (MANIFEST, TOKENIZER_FILE):
+            out.delete_file(name)
 
 
-def files_root_hash(files: dict[str, dict[str, Any]]) -> str:
-    lines = "".join(f"{rel}\t{meta['sha256']}\n" for rel, meta in sorted(files.items()))
-    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+def _encode_items(run: Store, job: Job, shards: dict[str, list[str]]) -> list[EncodeItem]:
+    items = []
+    for lang, paths in shards.items():
+        for s, rel in enumerate(paths):
+            md = run.parquet_file(rel).metadata
+            row0 = 0
+            for g in range(md.num_row_groups):
+                rows = md.row_group(g).num_rows
+                for c, lo in enumerate(range(0, rows, CHUNK_ROWS)):
+                    segment = f"{WORK_DIR}/lang={lang}/seg-{s:05d}-{g:05d}-{c:05d}.parquet"
+                    items.append(EncodeItem(job, lang, rel, g, row0, lo, min(rows, lo + CHUNK_ROWS), segment))
+                row0 += rows
+    return items
 
 
-def default_out(run: str, tokenizer_sha: str, name: str | None) -> str:
-    return storage.join(run.rstrip("/"), "packs", name or tokenizer_sha[:16])
+def plan_parts(out: Store, job: Job, items: list[EncodeItem], max_part_bytes: int) -> dict[str, list[PartItem]]:
+    """Split each language's documents into parts greedily, in pack order: a part takes documents while its .bin
+    stays within max_part_bytes, and always at least one (what a single streaming pass would do)."""
+    cap = max_part_bytes // np.dtype(job.dtype).itemsize
+    parts: dict[str, list[PartItem]] = {}
+    for lang in dict.fromkeys(i.lang for i in items):
+        plan: list[PartItem] = []
+        slices: list[Slice] = []
+        used = 0
+        for item in (i for i in items if i.lang == lang):
+            counts = out.read_parquet(item.segment, columns=["token_count"]).column("token_count").to_numpy()
+            lo = 0
+            for k, n in enumerate(counts.tolist()):
+                if used and used + n > cap:  # close the part before this document
+                    if k > lo:
+                        slices.append(Slice(item.segment, item.shard, lo, k))
+                    plan.append(PartItem(job, lang, f"lang={lang}/part-{len(plan):05d}", tuple(slices)))
+                    slices, used, lo = [], 0, k
+                used += n
+            if len(counts) > lo:
+                slices.append(Slice(item.segment, item.shard, lo, len(counts)))
+        if slices:
+            plan.append(PartItem(job, lang, f"lang={lang}/part-{len(plan):05d}", tuple(slices)))
+        parts[lang] = plan
+    return parts
 
 
 def pack_run(
@@ -171,16 +123,19 @@ def pack_run(
     progress: Callable[[str, int, int], None] | None = None,
     workers: int | None = None,
     note: Callable[[str], None] | None = None,
+    executor: str = "local",
+    on_part: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Pack every language of ``run``; returns (output URI, manifest). ``progress(lang, docs, characters)`` after
-    each batch; ``note(text)`` once, saying which encoder runs where; ``workers``: see source.Encoding. With more
-    than one worker the CPU path spawns processes, so a script calling this needs ``if __name__ == "__main__":``."""
-    run_fs, run_path = storage.resolve(run)
-    tfs, tpath = storage.resolve(tokenizer)
-    if not storage.exists(tfs, tpath):
+    each encoded row group; ``on_part(result)`` after each part (``skipped``: a resumed pack found it done);
+    ``note(text)`` once, saying which encoder runs where; ``workers``: local processes for the cpu device (None: one
+    per core, fewer for small runs). With more than one worker the local executor spawns processes, so a script
+    calling this needs ``if __name__ == "__main__":``."""
+    tok_store, tok_name = file_store(tokenizer)
+    if not tok_store.exists(tok_name):
         raise PackError(f"tokenizer file not found: {tokenizer}")
-    tok_bytes = storage.read_bytes(tfs, tpath)
-    tok_sha = hashlib.sha256(tok_bytes).hexdigest()
+    tok_bytes = tok_store.read_bytes(tok_name)
+    tok_sha = sha256_bytes(tok_bytes)
     try:
         hf = Tokenizer.from_str(tok_bytes.decode("utf-8"))
     except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file
@@ -189,43 +144,46 @@ def pack_run(
     if eod is None:
         raise PackError(f"tokenizer has no end-of-document token {eod_token!r}")
     vocab_size = hf.get_vocab_size(with_added_tokens=True)
-    try:
-        root_hash = storage.run_root_hash(run_fs, run_path)
-        shards = storage.run_shards(run_fs, run_path)
-    except (FileNotFoundError, ValueError) as exc:
-        raise PackError(str(exc)) from None
-    out_uri = out or default_out(str(run) if "://" in str(run) else run_path, tok_sha, name)
-    fs, out_path = storage.resolve(out_uri)
-    if storage.exists(fs, storage.join(out_path, MANIFEST)) and not overwrite:
-        raise PackError(f"{out_uri} already holds a pack (pack.json); pass --overwrite to replace it")
-    try:
-        encoding = Encoding(tok_bytes, device, split_special, workers, text_bytes(run_fs, shards), batch_rows)
-    except EncoderError as exc:
-        raise PackError(f"the {device} encoder cannot reproduce this tokenizer: {exc}") from None
+    run_store = Store(run)
+    source_root = run_root_hash(run_store)
+    shards = run_shards(run_store)
+    out_store = Store(out or default_out(run_store, tok_sha, name))
+    if out_store.exists(MANIFEST) and not overwrite:
+        raise PackError(f"{out or out_store.root_uri} already holds a pack (pack.json); pass --overwrite to replace it")
+    choice = choose_encoder(tok_bytes, device, split_special, workers, text_bytes(run_store, shards))
     if note is not None:
-        note(encoding.describe)
-    _clear_previous(fs, out_path)
+        note(choice.describe)
     dtype = token_dtype(vocab_size)
-    packers = {lang: _LanguagePacker(fs, out_path, lang, dtype, max_part_bytes) for lang in shards}
-    current: list[str] = []  # languages arrive in order: finish one (close its last part) when the next starts
-    for batch, (ids, counts) in encoding.run(prefetch(read_batches(run_fs, run_path, shards, encoding.batch_rows))):
-        if not current or current[-1] != batch.lang:
-            if current:
-                packers[current[-1]].finish()
-            current.append(batch.lang)
-        ids, lengths = with_eod(ids, counts, eod)
-        rows = np.arange(batch.row0, batch.row0 + len(batch.ids))
-        packers[batch.lang].add(ids, lengths, batch.ids, batch.shard, rows)
-        if progress is not None:
-            progress(batch.lang, len(batch.ids), pc.sum(pc.utf8_length(batch.texts)).as_py() or 0)
-    files: dict[str, dict[str, Any]] = {}
-    languages: dict[str, Any] = {}
-    for lang, packer in packers.items():
-        packer.finish()  # no-op for a language already finished
-        files.update(packer.files)
-        languages[lang] = {"documents": packer.documents, "tokens": packer.tokens, "parts": packer.parts}
+    job = Job(
+        run_store.root_uri, out_store.root_uri, tok_sha, choice.device, split_special, eod, dtype.name, batch_rows
+    )
+    # The bytes depend on these only (not on device, executor or workers): a pack made for them can be resumed.
+    spec = {"tokenizer": tok_sha, "source_run": source_root, "split_special": split_special, "eod": eod,
+            "max_part_bytes": max_part_bytes, "packer_version": PACK_VERSION}  # fmt: skip
+    same = not overwrite and out_store.exists(JOB_FILE) and out_store.read_bytes(JOB_FILE) == dumps(spec)
+    _clear(out_store, keep_work=same)
+    out_store.write_bytes(TOKENIZER_FILE, tok_bytes)  # the tasks read it from here
+    out_store.write_bytes(JOB_FILE, dumps(spec))
+    cache_encoder(job, choice.encoder)  # tasks run inline in this process reuse the encoder built above
 
-    storage.write_bytes(fs, storage.join(out_path, TOKENIZER_FILE), tok_bytes)
+    items = _encode_items(run_store, job, shards)
+    runner = make_executor(ExecutorSpec(kind=executor, workers=choice.workers))
+    try:
+        on_encoded = (lambda r: progress(r["lang"], r["documents"], r["characters"])) if progress else None
+        runner.map(encode_task, items, on_encoded)
+        plan = plan_parts(out_store, job, items, max_part_bytes)
+        results = runner.map(write_part_task, [p for lang in plan for p in plan[lang]], on_part)
+    finally:
+        runner.close()
+
+    files: dict[str, dict[str, Any]] = {}
+    languages: dict[str, Any] = {lang: {"documents": 0, "tokens": 0, "parts": []} for lang in shards}
+    for r in results:
+        files.update(r["files"])
+        info = languages[r["lang"]]
+        info["documents"] += r["documents"]
+        info["tokens"] += r["tokens"]
+        info["parts"].append(r["name"])
     files[TOKENIZER_FILE] = {"sha256": tok_sha, "bytes": len(tok_bytes)}
     manifest = {
         "format": "megatron-indexed-dataset",
@@ -240,7 +198,7 @@ def pack_run(
             "special_tokens_in_text": "split" if split_special else "encoded-as-text",
         },
         "dtype": dtype.name,
-        "source_run": {"root_hash": root_hash},
+        "source_run": {"root_hash": source_root},
         "max_part_bytes": max_part_bytes,
         "languages": languages,
         "totals": {
@@ -248,7 +206,8 @@ def pack_run(
             "tokens": sum(v["tokens"] for v in languages.values()),
         },
         "files": dict(sorted(files.items())),
-        "root_hash": files_root_hash(files),
+        "root_hash": root_hash(files),
     }
-    storage.write_bytes(fs, storage.join(out_path, MANIFEST), storage.canonical_json(manifest))
-    return out_uri, manifest
+    out_store.write_bytes(MANIFEST, dumps(manifest, indent=1))
+    out_store.delete_dir(WORK_DIR)  # segments and done-markers: the pack is complete
+    return out or out_store.root_uri, manifest

@@ -1,74 +1,60 @@
-"""The input side of a pack: a run's documents in pack order (languages sorted, shards sorted, rows in shard order)
-as Arrow batches read ahead on a thread, and their ids from the chosen encoder, in this process or, for the CPU
-path, in a pool of worker processes (encoding overlaps reading and writing either way; memory stays bounded)."""
+"""The input side of a pack: a run's shards in pack order (languages sorted, shards sorted, rows in shard order), the
+root hash its run.json records, and which encoder runs where (chosen once, before anything is written, so a missing
+GPU or an unusable tokenizer fails early)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import queue
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.fs as pafs
-
-from pipeline.packs import storage
-from pipeline.packs.encoders import EncoderError, make_encoder
-from pipeline.packs.pool import EncoderPool, texts_of
+from pipeline.packs.encoders import make_encoder
+from pipeline.packs.errors import EncoderError, PackError
+from pipeline.runinfo import RUN_JSON
+from pipeline.storage import Store, normalise_uri
 
 log = logging.getLogger(__name__)
 MIN_WORKER_BYTES = 4_000_000  # text per worker process below which spawning it (~0.4 s CPU, measured) is not worth it
-POOL_BATCH_ROWS = 256  # ~1 MB of web text per task: even load over the workers, small in-flight memory
 
 
-@dataclass
-class Batch:
-    lang: str
-    shard: str  # relative to the run
-    row0: int  # row of the first document inside that shard
-    ids: list[str]
-    texts: pa.Array
+def file_store(uri: str) -> tuple[Store, str]:
+    """(Store of the folder, name) for one file's URI."""
+    parent, _, name = normalise_uri(uri).rpartition("/")
+    return Store(parent), name
 
 
-def read_batches(fs: pafs.FileSystem, run: str, shards: dict[str, list[str]], batch_rows: int) -> Iterator[Batch]:
-    for lang, paths in shards.items():
-        for path in paths:
-            row0 = 0
-            for rb in storage.open_parquet(fs, path).iter_batches(batch_size=batch_rows, columns=["id", "text"]):
-                yield Batch(lang, path[len(run) + 1 :], row0, rb.column(0).to_pylist(), rb.column(1))
-                row0 += rb.num_rows
+def run_shards(run: Store) -> dict[str, list[str]]:
+    """language -> sorted shard paths (relative to the run) of ``shards/lang=<xx>/part-NNNNN.parquet``."""
+    if not run.exists("shards"):
+        raise PackError(f"no shards/ folder in run {run.root_uri}")
+    out: dict[str, list[str]] = {}
+    for rel in run.list("shards", ".parquet"):
+        lang_dir, _, name = rel.partition("/")
+        if lang_dir.startswith("lang=") and name and "/" not in name:
+            out.setdefault(lang_dir[5:], []).append(f"shards/{rel}")
+    return {lang: sorted(paths) for lang, paths in sorted(out.items())}
 
 
-def prefetch(it: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """Run ``it`` on a thread, ``depth`` items ahead (Parquet decoding releases the GIL; bounded queue)."""
-    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    end = object()
-
-    def worker() -> None:
-        try:
-            for item in it:
-                q.put(item)
-            q.put(end)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
-            q.put(exc)
-
-    threading.Thread(target=worker, daemon=True).start()
-    while (item := q.get()) is not end:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+def run_root_hash(run: Store) -> str:
+    """The root hash the run's run.json records (computed by pipeline.runinfo.root_hash when the run finished)."""
+    try:
+        root = json.loads(run.read_bytes(RUN_JSON)).get("root_hash")
+    except FileNotFoundError:
+        raise PackError(f"no {RUN_JSON} in run {run.root_uri} (not a finished run)") from None
+    except (ValueError, AttributeError):
+        raise PackError(f"{RUN_JSON} of {run.root_uri} is not a JSON object") from None
+    if not isinstance(root, str) or not root:
+        raise PackError(f"{RUN_JSON} of {run.root_uri} has no root_hash")
+    return root
 
 
-def text_bytes(fs: pafs.FileSystem, shards: dict[str, list[str]]) -> int:
+def text_bytes(run: Store, shards: dict[str, list[str]]) -> int:
     """Uncompressed size of every shard's text column, from Parquet footers only."""
     total = 0
     for paths in shards.values():
-        for path in paths:
-            pf = storage.open_parquet(fs, path)
+        for rel in paths:
+            pf = run.parquet_file(rel)
             col = pf.schema_arrow.get_field_index("text")
             md = pf.metadata
             total += sum(md.row_group(i).column(col).total_uncompressed_size for i in range(md.num_row_groups))
@@ -79,44 +65,36 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-class Encoding:
-    """Which encoder runs where, and in what batches; built before anything is written, so a missing GPU or an
-    unusable tokenizer fails early. ``workers``: processes for the CPU path (None: one per core, at most one per
-    MIN_WORKER_BYTES of text). The pack's bytes do not depend on either choice."""
+@dataclass
+class EncoderChoice:
+    """The device the tasks use (``cpu`` falls back to ``hf`` for a tokenizer.json our word cache cannot reproduce),
+    the executor's local worker processes, and one line saying so. The pack's bytes depend on neither."""
 
-    def __init__(
-        self,
-        tokenizer_json: bytes,
-        device: str,
-        split_special: bool,
-        workers: int | None,
-        total_bytes: int,
-        batch_rows: int,
-    ) -> None:
-        self.args = (tokenizer_json, device, split_special)
-        fallback = ""
-        if workers is None:
-            workers = max(1, min(available_cores(), total_bytes // MIN_WORKER_BYTES))
-        try:
-            self.encoder: Any = make_encoder(tokenizer_json, device, split_special)
-        except EncoderError as exc:
-            if device != "cpu":
-                raise
-            log.info("the word-cache encoder cannot reproduce this tokenizer (%s); using HF encode_batch", exc)
-            fallback = f" (the word cache cannot reproduce this tokenizer: {exc})"
-            self.args = (tokenizer_json, "hf", split_special)
-            self.encoder = make_encoder(*self.args)
-        self.workers = workers if self.args[1] == "cpu" else 1
-        self.batch_rows = batch_rows if self.workers == 1 else min(batch_rows, POOL_BATCH_ROWS)
-        processes = f"{self.workers} process" + ("es" if self.workers > 1 else "")
-        self.describe = {"cpu": f"word cache + HF BPE in {processes}", "hf": "HF encode_batch_fast"}.get(
-            self.args[1], f"array-program BPE on {device}"
-        ) + fallback
+    device: str
+    workers: int
+    describe: str
+    encoder: object  # built here to fail early; the driver's own tasks reuse it
 
-    def run(self, batches: Iterator[Batch]) -> Iterator[tuple[Batch, tuple[np.ndarray, np.ndarray]]]:
-        if self.workers == 1:
-            for batch in batches:
-                yield batch, self.encoder.encode_batch(texts_of(batch.texts))
-            return
-        with EncoderPool(*self.args, workers=self.workers) as pool:
-            yield from pool.map(batches, lambda b: b.texts)
+
+def choose_encoder(
+    tokenizer_json: bytes, device: str, split_special: bool, workers: int | None, total: int
+) -> EncoderChoice:
+    fallback = ""
+    try:
+        encoder = make_encoder(tokenizer_json, device, split_special)
+    except EncoderError as exc:
+        if device != "cpu":
+            raise PackError(f"the {device} encoder cannot reproduce this tokenizer: {exc}") from None
+        log.info("the word-cache encoder cannot reproduce this tokenizer (%s); using HF encode_batch", exc)
+        fallback = f" (the word cache cannot reproduce this tokenizer: {exc})"
+        device = "hf"
+        encoder = make_encoder(tokenizer_json, device, split_special)
+    if device != "cpu":
+        workers = 1  # hf already uses every core (Rust), cuda is one GPU, numpy is for checking
+    elif workers is None:
+        workers = max(1, min(available_cores(), total // MIN_WORKER_BYTES))
+    processes = f"{workers} process" + ("es" if workers > 1 else "")
+    describe = {"cpu": f"word cache + HF BPE in {processes}", "hf": "HF encode_batch_fast"}.get(
+        device, f"array-program BPE on {device}"
+    )
+    return EncoderChoice(device, workers, describe + fallback, encoder)

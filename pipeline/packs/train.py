@@ -7,7 +7,6 @@ on the run's documents and the parameters, not on shard layout, worker count or 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,10 @@ from pathlib import Path
 import xxhash
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from pipeline.packs import storage
+from pipeline.packs.errors import PackError
+from pipeline.packs.source import file_store, run_shards
+from pipeline.runinfo import sha256_bytes
+from pipeline.storage import Store
 
 EOD_TOKEN = "<|endoftext|>"
 HASH_SPACE = 1 << 64
@@ -44,11 +46,11 @@ def sample_texts(
     batch_rows: int = 1024,
 ) -> Iterator[list[str]]:
     """Batches of sampled document texts, languages in sorted order."""
-    fs, root = storage.resolve(run)
-    shards = storage.run_shards(fs, root)
+    store = Store(run)
+    shards = run_shards(store)
     wanted = sorted(set(languages)) if languages else list(shards)
     for lang in wanted:
-        files = [storage.open_parquet(fs, p) for p in shards.get(lang, [])]
+        files = [store.parquet_file(p) for p in shards.get(lang, [])]
         total = sum(_text_bytes(pf) for pf in files)
         if total == 0:
             continue
@@ -85,7 +87,7 @@ def train_tokenizer(
 ) -> TrainReport:
     """Train, then write ``out`` (tokenizer.json) atomically; returns what was sampled and the file's sha256."""
     if vocab_size < 256 + 1:
-        raise ValueError(f"vocab size {vocab_size} is below the 256 byte symbols + the end-of-document token")
+        raise PackError(f"vocab size {vocab_size} is below the 256 byte symbols + the end-of-document token")
     report = TrainReport(out=str(out), sha256="", vocab_size=vocab_size)
     tok = new_tokenizer()
     trainer = trainers.BpeTrainer(
@@ -97,10 +99,10 @@ def train_tokenizer(
     )
     tok.train_from_iterator(sample_texts(run, bytes_per_language, languages, report), trainer=trainer)
     if not report.docs or not sum(report.docs.values()):
-        raise ValueError(f"no documents sampled from {run} (languages: {languages or 'all'})")
+        raise PackError(f"no documents sampled from {run} (languages: {languages or 'all'})")
     data = tok.to_str(pretty=True).encode("utf-8")
-    fs, path = storage.resolve(out)
-    storage.write_bytes(fs, path, data)
-    report.sha256 = hashlib.sha256(data).hexdigest()
+    folder, name = file_store(str(out))
+    folder.write_bytes(name, data)
+    report.sha256 = sha256_bytes(data)
     report.vocab_size = tok.get_vocab_size(with_added_tokens=True)
     return report

@@ -9,28 +9,29 @@ Problems are one line each and never quote document text.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+import json
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
-from pipeline.packs import storage
+from pipeline.packs.errors import PackError
 from pipeline.packs.megatron import parse_index
-from pipeline.packs.pack import DOCMAP_SCHEMA, MANIFEST, TOKENIZER_FILE, files_root_hash
+from pipeline.packs.pack import DOCMAP_SCHEMA, MANIFEST, TOKENIZER_FILE
+from pipeline.packs.source import run_root_hash
+from pipeline.runinfo import RUN_JSON, root_hash, sha256_bytes
+from pipeline.storage import Store
 
 CHUNK_BYTES = 1 << 26
 
 
 def _check_bin(
-    fs: pafs.FileSystem, path: str, dtype: np.dtype, ends: np.ndarray, eod: int, vocab: int
+    store: Store, rel: str, dtype: np.dtype, ends: np.ndarray, eod: int, vocab: int
 ) -> tuple[str, list[str]]:
     """Stream the .bin once: sha256, every id < vocab, the token at each sequence end == eod."""
     sha, problems, first = hashlib.sha256(), [], 0
     bad_eod = bad_ids = 0
-    with fs.open_input_stream(path) as f:
+    with store.fs.open_input_stream(store.path(rel)) as f:
         while chunk := f.read(CHUNK_BYTES - CHUNK_BYTES % dtype.itemsize):
             sha.update(chunk)
             tokens = np.frombuffer(chunk, dtype=dtype.newbyteorder("<"), count=len(chunk) // dtype.itemsize)
@@ -46,10 +47,10 @@ def _check_bin(
     return sha.hexdigest(), problems
 
 
-def _check_part(fs: pafs.FileSystem, root: str, part: str, manifest: dict[str, Any]) -> list[str]:
+def _check_part(store: Store, part: str, manifest: dict) -> list[str]:
     problems: list[str] = []
     try:
-        index = parse_index(storage.read_bytes(fs, storage.join(root, part + ".idx")))
+        index = parse_index(store.read_bytes(part + ".idx"))
     except (OSError, ValueError) as exc:
         return [f"{part}.idx: {exc}"]
     if index.dtype.name != manifest["dtype"]:
@@ -61,18 +62,19 @@ def _check_part(fs: pafs.FileSystem, root: str, part: str, manifest: dict[str, A
     expected_ptr = np.concatenate([[0], np.cumsum(lengths)[:-1]]) * index.dtype.itemsize if n else lengths
     if not np.array_equal(index.pointers, expected_ptr):
         problems.append(f"{part}.idx: sequence pointers do not follow the lengths")
-    bin_path = storage.join(root, part + ".bin")
-    size = fs.get_file_info(bin_path).size or 0
+    bin_path = part + ".bin"
+    size = store.fs.get_file_info(store.path(bin_path)).size or 0
     if size != int(lengths.sum()) * index.dtype.itemsize:
         problems.append(f"{part}.bin: {size} bytes, index implies {int(lengths.sum()) * index.dtype.itemsize}")
         return problems
     tok = manifest["tokenizer"]
-    sha, bin_problems = _check_bin(fs, bin_path, index.dtype, np.cumsum(lengths) - 1, tok["eod_id"], tok["vocab_size"])
+    sha, bin_problems = _check_bin(
+        store, bin_path, index.dtype, np.cumsum(lengths) - 1, tok["eod_id"], tok["vocab_size"]
+    )
     problems += [f"{part}.bin: {p}" for p in bin_problems]
     if sha != manifest["files"].get(part + ".bin", {}).get("sha256"):
         problems.append(f"{part}.bin: sha256 differs from pack.json")
-    with fs.open_input_file(storage.join(root, part + ".docmap.parquet")) as f:
-        dm = pq.read_table(f, columns=["pack", "sequence", "token_offset", "token_count"])
+    dm = store.read_parquet(part + ".docmap.parquet", columns=["pack", "sequence", "token_offset", "token_count"])
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if n else lengths
     if (
         dm.num_rows != n
@@ -85,34 +87,30 @@ def _check_part(fs: pafs.FileSystem, root: str, part: str, manifest: dict[str, A
     return problems
 
 
-def _listed_files(fs: pafs.FileSystem, root: str) -> set[str]:
-    return {
-        info.path[len(root) + 1 :]
-        for info in fs.get_file_info(pafs.FileSelector(root, recursive=True))
-        if info.type == pafs.FileType.File
-    }
+def _listed_files(store: Store) -> set[str]:
+    return set(store.list("")) | set(store.temporary_files(""))
 
 
 def verify_packs(pack_dir: str) -> list[str]:
     """Problems found in one pack directory (empty list: it is complete and consistent)."""
-    fs, root = storage.resolve(pack_dir)
+    store = Store(pack_dir)
     try:
-        manifest = storage.read_json(fs, storage.join(root, MANIFEST))
+        manifest = json.loads(store.read_bytes(MANIFEST))
     except FileNotFoundError:
         return [f"{pack_dir}: no {MANIFEST} (pack missing or interrupted)"]
     except (OSError, ValueError) as exc:
         return [f"{pack_dir}/{MANIFEST}: unreadable ({type(exc).__name__})"]
     problems: list[str] = []
-    files: dict[str, Any] = manifest.get("files", {})
-    present = _listed_files(fs, root) - {MANIFEST}
+    files: dict = manifest.get("files", {})
+    present = _listed_files(store) - {MANIFEST}
     problems += [f"{rel}: listed in pack.json but missing" for rel in sorted(set(files) - present)]
     problems += [f"{rel}: not listed in pack.json" for rel in sorted(present - set(files))]
-    if files_root_hash(files) != manifest.get("root_hash"):
+    if root_hash(files) != manifest.get("root_hash"):
         problems.append("pack.json: root_hash does not match its file list")
     for rel, meta in files.items():
         if rel in present and not rel.endswith(".bin"):  # .bin hashes are checked in _check_part's single pass
-            data = storage.read_bytes(fs, storage.join(root, rel))
-            if hashlib.sha256(data).hexdigest() != meta["sha256"] or len(data) != meta["bytes"]:
+            data = store.read_bytes(rel)
+            if sha256_bytes(data) != meta["sha256"] or len(data) != meta["bytes"]:
                 problems.append(f"{rel}: sha256 or size differs from pack.json")
     if files.get(TOKENIZER_FILE, {}).get("sha256") != manifest["tokenizer"]["sha256"]:
         problems.append(f"{TOKENIZER_FILE}: not the tokenizer recorded in pack.json")
@@ -121,27 +119,27 @@ def verify_packs(pack_dir: str) -> list[str]:
         for part in info["parts"]:
             if part + ".bin" not in present or part + ".idx" not in present:
                 continue  # already reported as missing
-            problems += _check_part(fs, root, part, manifest)
-            tokens += (fs.get_file_info(storage.join(root, part + ".bin")).size or 0) // np.dtype(
+            problems += _check_part(store, part, manifest)
+            tokens += (store.fs.get_file_info(store.path(part + ".bin")).size or 0) // np.dtype(
                 manifest["dtype"]
             ).itemsize
         if tokens != info["tokens"]:
             problems.append(f"lang={lang}: {tokens} tokens in its parts, pack.json says {info['tokens']}")
-    run_dir = root.rsplit("/", 2)[0] if root.count("/") >= 2 else None
-    if run_dir and root.rsplit("/", 2)[1] == "packs" and storage.exists(fs, storage.join(run_dir, "run.json")):
+    parts = store.root_uri.rsplit("/", 2)
+    if len(parts) == 3 and parts[1] == "packs" and (run := Store(parts[0])).exists(RUN_JSON):
         try:
-            if storage.run_root_hash(fs, run_dir) != manifest["source_run"]["root_hash"]:
+            if run_root_hash(run) != manifest["source_run"]["root_hash"]:
                 problems.append("source run root_hash differs from the one this pack was made from")
-        except ValueError as exc:
+        except PackError as exc:
             problems.append(str(exc))
     return problems
 
 
 def find_documents(pack_dir: str, ids: list[str]) -> pa.Table:
     """Doc map rows (pack, sequence, token_offset, token_count, ...) of the given document ids, e.g. for a takedown."""
-    fs, root = storage.resolve(pack_dir)
-    files = sorted(p for p in _listed_files(fs, root) if p.endswith(".docmap.parquet"))
+    store = Store(pack_dir)
+    files = store.list("", ".docmap.parquet")
     if not files:
         return DOCMAP_SCHEMA.empty_table()
-    dataset = ds.dataset([storage.join(root, p) for p in files], filesystem=fs, format="parquet")
+    dataset = ds.dataset([store.path(p) for p in files], filesystem=store.fs, format="parquet")
     return dataset.to_table(filter=ds.field("id").isin(ids))

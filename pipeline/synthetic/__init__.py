@@ -1,3 +1,5 @@
-"""Generators of synthetic inputs (hostile documents, files and configs) for tests and benchmarks.
+"""Generators of synthetic inputs for tests, benchmarks and ``sovereign demo``: the demo crawl (crawl.py; its oracle
+in expectations.py), the PII eval set (pii_evalset.py), both on one set of stdnum-checked identifiers
+(identifiers.py), and hostile documents, files and configs (hostile_*.py).
 
 Not part of a run's data path: nothing under pipeline/ or stages/ imports these modules except the demo."""

@@ -91,3 +91,6 @@ LANGUAGE_COUNTRIES: dict[str, tuple[str, ...]] = {
     "sl": ("si",),
     "sv": ("se", "fi"),
 }
+
+# The reason of a document quarantined because a detector ran out of time (its text could not be fully checked).
+DETECTOR_TIMEOUT = "pii:detector-timeout"

@@ -18,9 +18,9 @@ from presidio_analyzer import analyzer_engine, pattern_recognizer
 from presidio_analyzer.predefined_recognizers.generic import iban_recognizer
 
 from stages.base import StageError
+from stages.pii.entities import DETECTOR_TIMEOUT
 
 PRESIDIO_LOGGER = "presidio-analyzer"
-DETECTOR_TIMEOUT = "pii:detector-timeout"
 # presidio reads its budget from these module globals at call time (all three read the same variable).
 _BUDGET_MODULES = (pattern_recognizer, iban_recognizer, analyzer_engine)
 

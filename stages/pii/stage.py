@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import field_validator
 
-from stages.base import BatchedDocumentStage, Drop, StageResult
-from stages.pii.entities import DEFAULT_ENTITIES, ENTITY_COUNTRY, LANGUAGE_COUNTRIES
+from stages.base import BatchedDocumentStage, Column, Drop, StageParams
+from stages.pii.entities import DEFAULT_ENTITIES, DETECTOR_TIMEOUT, ENTITY_COUNTRY, LANGUAGE_COUNTRIES
+from stages.registry import register
 
 if TYPE_CHECKING:  # presidio loads in setup(): validating a config or building the stage must not pay ~1.6 s for it
     from stages.pii.engine import Found, PiiEngine
@@ -35,9 +36,7 @@ GENERIC_RANK = {"CREDIT_CARD": 1, "PHONE_NUMBER": 2}  # loses ties to any more s
 _ENGINES: dict[str, PiiEngine] = {}  # one engine per configuration per process (presidio set-up ~0.1 s/lang)
 
 
-class PiiParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PiiParams(StageParams):
     entities: list[str] = list(DEFAULT_ENTITIES)  # presidio entity names; PERSON needs spacy_model
     languages: list[str] = sorted(LANGUAGE_COUNTRIES)  # others (and None) get every recognizer
     placeholder: str = "<{entity}>"  # format for entities not in `placeholders`
@@ -93,22 +92,28 @@ def resolve(found: list[Found]) -> list[Found]:
     return sorted(chosen, key=lambda f: f.start)
 
 
+@register
 class PiiStage(BatchedDocumentStage):
     name: ClassVar[str] = "pii"
     version: ClassVar[str] = "2"  # 2: dates and act numbers are never phone numbers (presidio flagged a few)
-    adds_columns: ClassVar[dict[str, pa.DataType]] = {"pii_counts": pa.string()}
+    columns: ClassVar[tuple[Column, ...]] = (
+        Column("pii_counts", pa.string(), "JSON {entity type: count} of the personal data replaced (no values)"),
+    )
+    reasons: ClassVar[dict[str, str]] = {
+        DETECTOR_TIMEOUT: "quarantined: a detector ran out of time, so the text could not be fully checked",
+    }
     Params = PiiParams
+    params: PiiParams
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.cfg = PiiParams.model_validate(params)
         self.engine: PiiEngine | None = None
 
     def setup(self) -> None:
         from stages.pii.engine import PiiEngine
         from stages.pii.guard import set_regex_timeout
 
-        cfg = self.cfg
+        cfg = self.params
         models = [cfg.spacy_model] if isinstance(cfg.spacy_model, str) else list(cfg.spacy_model or [])
         entities = sorted(set(cfg.entities) | ({"PERSON"} if models else set()))
         key = json.dumps([entities, cfg.languages, cfg.score_threshold, cfg.chunk_chars, models])
@@ -119,7 +124,7 @@ class PiiStage(BatchedDocumentStage):
         self.engine = _ENGINES[key]
 
     def placeholder(self, entity: str) -> str:
-        return self.cfg.placeholders.get(entity) or self.cfg.placeholder.format(entity=entity)
+        return self.params.placeholders.get(entity) or self.params.placeholder.format(entity=entity)
 
     def scrub(self, text: str, found: list[Found]) -> dict[str, Any]:
         if not found:
@@ -151,56 +156,19 @@ class PiiStage(BatchedDocumentStage):
         the country comes from the TLD."""
         return self.scrub_url_batch([{"url": u} for u in urls])
 
-    def apply_batch(self, docs: list[dict[str, Any]]) -> list[dict[str, Any] | Drop | BaseException]:
+    def apply_batch(self, docs: list[dict[str, Any]]) -> list[dict[str, Any] | Drop]:
+        # Fail closed: a detector that does not finish (a presidio timeout raises DetectorTimeout; RecursionError,
+        # MemoryError, any exception) fails the batch; the stage runner retries it document by document and
+        # quarantines only the documents that fail alone. No document is kept with its text partly scrubbed.
         self.ensure_setup()
         assert self.engine is not None
-        out: list[dict[str, Any] | Drop | BaseException] = [{"pii_counts": None} for _ in docs]
+        out: list[dict[str, Any]] = [{"pii_counts": None} for _ in docs]
         idx = [i for i, d in enumerate(docs) if d.get("text")]
         items = [(docs[i]["text"], docs[i].get("language"), country_of(docs[i])) for i in idx]
-        # Fail closed: any detector that did not finish (a presidio timeout, RecursionError, MemoryError, any
-        # exception) on a batch is retried document by document, and only the documents that fail alone are
-        # quarantined; none is kept with its text partly scrubbed.
-        try:
-            results = self.engine.find(items)
-        except Exception:  # noqa: BLE001 - find the one document that fails, quarantine only it
-            results = []
-            for i, item in zip(idx, items, strict=True):
-                try:
-                    results.append(self.engine.find([item])[0])
-                except Exception as exc:  # noqa: BLE001
-                    out[i] = exc
-                    results.append([])
-        for i, item, found in zip(idx, items, results, strict=True):
-            if not isinstance(out[i], BaseException):
-                out[i] = self.scrub(item[0], found)
-        self._scrub_urls(docs, out)
+        for i, item, found in zip(idx, items, self.engine.find(items), strict=True):
+            out[i] = self.scrub(item[0], found)
+        with_url = [i for i, d in enumerate(docs) if d.get("url")]
+        for i, url in zip(with_url, self.scrub_url_batch([docs[i] for i in with_url]), strict=True):
+            if url != docs[i]["url"]:
+                out[i]["url"] = url
         return out
-
-    def _scrub_urls(self, docs: list[dict[str, Any]], out: list[dict[str, Any] | Drop | BaseException]) -> None:
-        """Adds the scrubbed ``url`` to each verdict where it changed (same fail-closed rule as the text)."""
-        idx = [i for i, d in enumerate(docs) if d.get("url") and isinstance(out[i], dict)]
-        try:
-            urls = self.scrub_url_batch([docs[i] for i in idx])
-        except Exception:  # noqa: BLE001
-            urls = []
-            for i in idx:
-                try:
-                    urls += self.scrub_url_batch([docs[i]])
-                except Exception as exc:  # noqa: BLE001
-                    out[i] = exc
-                    urls.append(docs[i]["url"])
-        for i, url in zip(idx, urls, strict=True):
-            verdict = out[i]
-            if isinstance(verdict, dict) and url != docs[i]["url"]:
-                verdict["url"] = url
-
-    def process(self, docs: pa.Table) -> StageResult:
-        result = super().process(docs)
-        # A timed-out detector is this stage's own verdict, not a crash: give it its reason (still quarantined).
-        from stages.pii.guard import DetectorTimeout
-
-        crash = f"error:{DetectorTimeout.__name__}"
-        for row in result.decisions:
-            if row["reason"] == crash:
-                row["reason"] = DetectorTimeout.reason
-        return result

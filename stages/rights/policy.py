@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipeline.config import ConfigError, format_validation_error
+from pipeline.errors import ConfigError, format_validation_error
 
 LICENSES_DIR = Path(__file__).resolve().parents[2] / "licenses"
 DEFAULT_POLICY = LICENSES_DIR / "policy.yaml"

@@ -13,10 +13,11 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from pipeline.config import ConfigError, format_validation_error
-from stages.base import DocumentStage, Drop, StageError
+from pipeline.errors import ConfigError
+from stages.base import HOST_CAPTURES, Column, DocumentStage, Drop, HostEvidence, StageError, StageParams
+from stages.registry import register
 from stages.rights import tdmrep
 from stages.rights.aipref import parse_content_signal, parse_content_usage
 from stages.rights.evidence import (
@@ -61,6 +62,12 @@ class _Finding:
     evidence: dict[str, Any]
 
 
+def _signal(note: dict[str, Any]) -> dict[str, Any]:
+    """A capture check's note as a drop's signal: the same keys as every other signal (the capture under
+    ``capture``); the note's rule is the drop's ``policy_rule`` already."""
+    return {k: v for k, v in note.items() if k != "rule"}
+
+
 @dataclass
 class _Checks:
     findings: list[_Finding] = field(default_factory=list)
@@ -70,14 +77,40 @@ class _Checks:
         self.findings.append(_Finding(reason, rule, evidence))
 
 
+@register
 class RightsStage(DocumentStage):
     name = "rights"
     version = "1"
-    adds_columns: ClassVar[dict[str, pa.DataType]] = {"licence": pa.string(), "_rights_evidence": pa.string()}
-    needs_host_evidence = True
+    columns: ClassVar[tuple[Column, ...]] = (
+        Column("licence", pa.string(), "SPDX or registry id of the licence the keep relied on (null: none found)"),
+        Column("_rights_evidence", pa.string(), "internal: JSON of the checks behind a keep, for the manifest"),
+    )
+    reasons: ClassVar[dict[str, str]] = {
+        "rights:robots-disallow": "robots.txt disallows the URL for an AI crawler token the policy honours",
+        "rights:robots-missing": "no robots.txt capture for the host and the policy requires one",
+        "rights:robots-unavailable": "robots.txt answered 4xx other than 404/410 and the policy drops on it",
+        "rights:robots-unreachable": "robots.txt answered 5xx: RFC 9309 says assume complete disallow",
+        "rights:robots-unreadable": "the robots.txt capture could not be parsed",
+        "rights:robots-content-usage": "a robots.txt Content-Usage rule refuses AI training (IETF aipref)",
+        "rights:robots-content-signal": "a robots.txt Content-Signal refuses AI training",
+        "rights:tdm-reservation-file": "the host's /.well-known/tdmrep.json reserves TDM rights for the URL",
+        "rights:tdm-reservation-header": "a tdm-reservation HTTP header reserves TDM rights",
+        "rights:tdm-reservation-meta": "a tdm-reservation HTML meta tag reserves TDM rights",
+        "rights:tdmrep-missing": "no tdmrep.json capture for the host and the policy requires one",
+        "rights:tdmrep-truncated": "the tdmrep.json capture was cut (by the cap or the crawl): rules may be lost",
+        "rights:tdmrep-unreadable": "the tdmrep.json capture could not be parsed",
+        "rights:content-usage-header": "a Content-Usage HTTP header refuses AI training",
+        "rights:content-usage-unreadable": "a Content-Usage HTTP header could not be parsed",
+        "rights:content-signal-header": "a Content-Signal HTTP header refuses AI training",
+        "rights:x-robots-tag": "an X-Robots-Tag header carries an opt-out directive the policy honours",
+        "rights:meta-robots": "an HTML robots meta tag carries an opt-out directive the policy honours",
+        "rights:licence-missing": "no licence found and the policy drops unlicensed documents",
+        "rights:licence-no-training": "the licence found does not allow training",
+        "rights:licence-conditional": "the licence allows training only under conditions the policy refuses",
+    }
+    side_inputs: ClassVar[tuple[str, ...]] = (HOST_CAPTURES,)
 
-    class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
+    class Params(StageParams):
         policy: str | None = Field(None, description="policy YAML; default licenses/policy.yaml")
         registry: str | None = Field(None, description="licence registry YAML; default licenses/registry.yaml")
         overrides: dict[str, Any] = Field(default_factory=dict, description="merged over the policy file")
@@ -94,13 +127,11 @@ class RightsStage(DocumentStage):
                 raise ValueError(str(exc)) from None
             return self
 
+    params: Params
+
     def __init__(self, **params: Any) -> None:
-        try:
-            checked = self.Params.model_validate(params)
-        except ValidationError as err:
-            raise ConfigError(format_validation_error("rights stage params", err)) from None
-        super().__init__(**checked.model_dump(mode="json"))
-        self.cfg = checked
+        super().__init__(**params)
+        checked = self.params
         self.policy: Policy = load_policy(checked.policy, _overrides(checked))
         self.registry, self.registry_sha256 = load_registry(checked.registry)
         self.matcher = LicenceMatcher(self.registry)
@@ -112,6 +143,14 @@ class RightsStage(DocumentStage):
         self._robots: dict[tuple, RobotsFile | None] = BoundedCache(_PARSED_CAPTURES)
         self._tdm_files: dict[tuple, tdmrep.TdmRepFile] = BoundedCache(_PARSED_CAPTURES)
         self._ai_sets: dict[int, tuple[Policy, set[str]]] = {}  # id(policy) -> (policy kept alive, agents)
+
+    @property
+    def host_evidence(self) -> HostEvidence | None:
+        return self.side_input(HOST_CAPTURES)
+
+    @host_evidence.setter
+    def host_evidence(self, value: HostEvidence) -> None:
+        self.inputs[HOST_CAPTURES] = value
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()
@@ -125,13 +164,13 @@ class RightsStage(DocumentStage):
         return out
 
     def setup(self) -> None:
-        extra = _host_table(load_robots_source(self.cfg.robots_source)) if self.cfg.robots_source else None
+        extra = _host_table(load_robots_source(self.params.robots_source)) if self.params.robots_source else None
         self.index = HostIndex.from_evidence(self.host_evidence, extra)  # bodies read on demand, not held
-        if self.cfg.dcat_catalogue:
+        if self.params.dcat_catalogue:
             try:
-                self.dcat = load_dcat(self.cfg.dcat_catalogue)
+                self.dcat = load_dcat(self.params.dcat_catalogue)
             except (OSError, ValueError) as exc:
-                msg = f"{self.cfg.dcat_catalogue}: cannot read the DCAT catalogue ({type(exc).__name__})"
+                msg = f"{self.params.dcat_catalogue}: cannot read the DCAT catalogue ({type(exc).__name__})"
                 raise StageError(msg) from None
 
     # ----------------------------------------------------------------- per document
@@ -215,7 +254,7 @@ class RightsStage(DocumentStage):
         if cap is None:
             note["rule"] = f"missing.robots={policy.missing.robots}"
             if policy.missing.robots == "drop":
-                checks.drop("rights:robots-missing", note["rule"], robots=note)
+                checks.drop("rights:robots-missing", note["rule"], **_signal(note))
             return
         status = cap.http_status or 0
         if 400 <= status < 500 or 500 <= status < 600:
@@ -228,14 +267,14 @@ class RightsStage(DocumentStage):
             note["result"] = "disallow-all" if what == "disallow" else "allow-all"
             if what == "disallow" and sig.robots_txt:
                 reason = "rights:robots-unreachable" if status >= 500 else "rights:robots-unavailable"
-                checks.drop(reason, note["rule"] + " (RFC 9309 2.3.1)", robots=note)
+                checks.drop(reason, note["rule"] + " (RFC 9309 2.3.1)", **_signal(note))
             return
         rf = self._robots_file(cap, policy) if 200 <= status < 300 else None
         if rf is None:
             note["result"] = "unreadable"
             note["rule"] = f"unreadable.robots={policy.unreadable.robots}"
             if policy.unreadable.robots == "drop":
-                checks.drop("rights:robots-unreadable", note["rule"], robots=note)
+                checks.drop("rights:robots-unreadable", note["rule"], **_signal(note))
             return
         agents = policy.ai_user_agents
         if sig.robots_txt:
@@ -248,7 +287,7 @@ class RightsStage(DocumentStage):
                 checks.drop(
                     "rights:robots-disallow",
                     "signals.robots_txt; ai_user_agents",
-                    robots=note["capture"],
+                    capture=note["capture"],
                     **first,
                     agents_disallowed=[v.agent for v in denied],
                 )
@@ -268,7 +307,7 @@ class RightsStage(DocumentStage):
                     checks.drop(
                         reason,
                         f"signals.robots_content_{kind}; training labels",
-                        robots=note["capture"],
+                        capture=note["capture"],
                         agent=agent,
                         line=shape(rule.line),
                         labels=lab,
@@ -286,14 +325,14 @@ class RightsStage(DocumentStage):
             if cap is None:
                 cnote["rule"] = f"missing.tdmrep={policy.missing.tdmrep}"
                 if policy.missing.tdmrep == "drop":
-                    checks.drop("rights:tdmrep-missing", cnote["rule"], tdmrep=cnote)
+                    checks.drop("rights:tdmrep-missing", cnote["rule"], **_signal(cnote))
             elif not 200 <= (cap.http_status or 0) < 300:
                 cnote["result"] = "not implemented (no successful response; TDMRep 'file at origin')"
             elif cap.truncated:
                 # Cut at the ingest's size cap: the rules we did not read may reserve this page. The protocol's
                 # "unreadable = not implemented" is for the site's own errors, not for our cap: fail closed.
                 cnote.update(result="truncated at the capture size cap", rule="truncated.tdmrep=drop")
-                checks.drop("rights:tdmrep-truncated", cnote["rule"], tdmrep=cnote)
+                checks.drop("rights:tdmrep-truncated", cnote["rule"], **_signal(cnote))
             else:
                 key = (cap.url, cap.fetched_at, cap.source_uri)
                 if key not in self._tdm_files:
@@ -304,7 +343,7 @@ class RightsStage(DocumentStage):
                         result="unreadable", error=tf.error, rule=f"unreadable.tdmrep={policy.unreadable.tdmrep}"
                     )
                     if policy.unreadable.tdmrep == "drop":
-                        checks.drop("rights:tdmrep-unreadable", cnote["rule"], tdmrep=cnote)
+                        checks.drop("rights:tdmrep-unreadable", cnote["rule"], **_signal(cnote))
                 else:
                     hit = tf.match(url)
                     steps.append(hit)

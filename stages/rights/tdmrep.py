@@ -26,7 +26,7 @@ class TdmValue:
     reservation: int | None  # 1, 0, or None (unset)
     policy: str | None
     source: str  # tdmrep.json | header | meta
-    signal: str  # the exact header line, meta tag or file entry
+    signal: str | dict[str, Any]  # the exact header line or meta tag; for the file, {index, rule} of the entry
     valid: bool = True  # False when a value was present but not 0/1
 
 
@@ -136,8 +136,8 @@ class TdmRepFile:
             shown["tdm-reservation"] = _shown_reservation(entry["tdm-reservation"])
         if "tdm-policy" in entry:
             shown["tdm-policy"] = shape(raw_policy) if isinstance(raw_policy, str) else _shown_reservation(raw_policy)
-        signal = json.dumps(shown, ensure_ascii=False, sort_keys=True)
-        return TdmValue(value, policy, "tdmrep.json", f"[{rule.index}] {signal}", valid=value is not None)
+        signal = {"index": rule.index, "rule": shown}
+        return TdmValue(value, policy, "tdmrep.json", signal, valid=value is not None)
 
 
 _SHOWN = 4  # repeated header or meta values quoted in evidence; the decision reads them all

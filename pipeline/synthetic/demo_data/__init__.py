@@ -1,0 +1,1 @@
+"""Sentence banks (one YAML file per language) for the synthetic demo crawl (pipeline/synthetic/banks.py)."""
