@@ -339,9 +339,9 @@ def _reduces(
             rel = f"{WORK}/reduce/{stage.name}.parquet"
             mem = cfg.executor.memory_mb
             key_files = doc_files if not out else [_surviving_keys(doc_files, local_drops, stage, scratch, mem)]
-            ctx = ReduceContext(
-                key_files=key_files, work_dir=scratch, memory_mb=cfg.executor.memory_mb, filesystem=store.fs
-            )
+            # The key files are local paths in every case (the store's own files, or copies in scratch when the
+            # store is object storage): read through the S3 filesystem they were not found (issue 11).
+            ctx = ReduceContext(key_files=key_files, work_dir=scratch, memory_mb=cfg.executor.memory_mb)
             result = executor.reduce(stage.reduce_op(), ctx).sort_by("id")
             store.write_parquet(rel, result)
             local_drops.append(f"{scratch}/{stage.name}-reduce.parquet")
