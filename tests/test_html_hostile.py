@@ -81,3 +81,22 @@ def test_rights_fails_closed_when_the_page_stays_too_deep():
     body = b"<html><body>" + b"<span><div></span>" * 2000 + hh.SIGNALS["tdm-meta"].encode() + b"</body></html>"
     out, _, _ = run_stage([rec(url, body=body)])
     assert out[url][0] in ("dropped", "quarantined"), out[url]
+
+
+def test_the_fast_flood_candidate_search_finds_what_the_regex_finds() -> None:
+    """The rights scan finds flood candidates in bytes from the gaps between ">" (numpy); it must find exactly the
+    spans the linear regex ``<[A-Za-z][^>]{2 * FLOOD_MIN_ATTRS,}`` finds, around the threshold and at random."""
+    import random
+    import re
+
+    regex = re.compile(rb"<[A-Za-z][^>]{" + str(2 * html_guard.FLOOD_MIN_ATTRS).encode() + rb",}")
+    rnd = random.Random(5)
+    n = 2 * html_guard.FLOOD_MIN_ATTRS
+    cases = [b"", b"<", b"<a" + b"x" * n, b"<a" + b"x" * (n - 1), b"<a" + b"x" * n + b">", b">" * 10]
+    cases += [b"<p " + b"a=1 " * k + b">" for k in (n // 4 - 1, n // 4, n // 4 + 1, n)]
+    cases += [b"<script>if(a<b)" + b"y" * (n + 10) + b"<b c" + b"z" * n for _ in range(2)]
+    for _ in range(300):
+        size = rnd.randrange(50, 3 * n)
+        cases.append(bytes(rnd.choices(b"<>ab =x\n\x00\xc3", weights=[2, 1, 5, 5, 8, 2, 8, 1, 1, 1], k=size)))
+    for raw in cases:
+        assert html_guard._long_tags_in_bytes(raw) == [(m.start(), m.end()) for m in regex.finditer(raw)]
