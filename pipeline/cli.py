@@ -88,12 +88,14 @@ def _execute(cfg: RunConfig, overwrite: bool, force_out: bool = False) -> None:
 
 @main.command("run")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("more_inputs", nargs=-1, metavar="[INPUT]...")
 @click.option(
     "--input",
     "inputs",
     multiple=True,
     metavar="URI",
-    help="Input file, glob or prefix (repeatable); replaces the config's inputs. Local paths, file:// or s3://.",
+    help="Input file, glob or prefix (repeatable); replaces the config's inputs. Local paths, file:// or s3://. "
+    "Several may follow one --input, as a shell-expanded glob does (--input crawl/*.warc.gz).",
 )
 @click.option("--out", metavar="URI", help="Run directory (local path or s3://bucket/prefix); overrides `output`.")
 @click.option("--executor", type=click.Choice(["local", "spark", "ray"]), help="Overrides `executor.kind`.")
@@ -111,6 +113,7 @@ def _execute(cfg: RunConfig, overwrite: bool, force_out: bool = False) -> None:
 @_friendly_errors
 def run_cmd(
     config: Path,
+    more_inputs: tuple[str, ...],
     inputs: tuple[str, ...],
     out: str | None,
     executor: str | None,
@@ -118,12 +121,12 @@ def run_cmd(
     overwrite: bool,
     force_out: bool,
 ) -> None:
-    """Run the pipeline described by CONFIG (YAML).
+    """Run the pipeline described by CONFIG (YAML), on the config's inputs or on INPUT... / --input.
 
     A run that was killed resumes where it stopped when started again with the same config and output.
     Relative paths in the config are relative to the current directory.
     """
-    cfg = _apply_overrides(load_config(config), inputs, out, executor, workers)
+    cfg = _apply_overrides(load_config(config), inputs + more_inputs, out, executor, workers)
     _execute(cfg, overwrite, force_out)
 
 
