@@ -50,6 +50,11 @@ class ConsoleHooks:
         self.progress.stop()
 
 
+# Manifest reasons of records that are not documents (WARC request/warcinfo/metadata records, robots.txt and
+# tdmrep.json captures): the manifest lists them as dropped, the summary apart from the documents a stage dropped.
+NOT_DOCUMENTS = ("ingest:not-a-document-record", "ingest:host-capture")
+
+
 def print_summary(result: RunResult) -> None:
     run = result.run_json
     counts = run["counts"]
@@ -59,12 +64,20 @@ def print_summary(result: RunResult) -> None:
     table = Table(title=f"Sovereign run '{run['name']}' ({run['executor']} executor)", show_lines=False)
     table.add_column("", style="bold")
     table.add_column("records", justify="right")
+    not_docs = {r: counts["by_reason"].get("ingest", {}).get(r, 0) for r in NOT_DOCUMENTS}
     table.add_row("input records", f"{counts['input_records']:,}")
+    table.add_row("not documents", f"{sum(not_docs.values()):,}")
+    for reason, n in not_docs.items():
+        if n:
+            table.add_row(f"  {reason}", f"{n:,}")
+    table.add_row("documents", f"{counts['input_records'] - sum(not_docs.values()):,}")
     table.add_row("kept", f"{counts['kept']:,}")
     for stage, reasons in counts["by_reason"].items():
         for reason, n in reasons.items():
+            if reason in NOT_DOCUMENTS:
+                continue
             table.add_row(f"  {reason}" if reason.startswith(f"{stage}:") else f"  {stage}: {reason}", f"{n:,}")
-    table.add_row("dropped", f"{counts['dropped']:,}")
+    table.add_row("dropped documents", f"{counts['dropped'] - sum(not_docs.values()):,}")
     table.add_row("quarantined", f"{counts['quarantined']:,}")
     table.add_row("input MB", f"{mb:,.2f}")
     table.add_row("MB/s", f"{mb / seconds:,.2f}" if seconds else "-")
