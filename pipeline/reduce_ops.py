@@ -8,7 +8,7 @@ REDUCE_SCHEMA rows sorted by id, the same bytes on every executor.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pyarrow as pa
 
@@ -30,10 +30,9 @@ REDUCE_SCHEMA = pa.schema(
 class ReduceContext:
     """What the engine hands a reduce backend."""
 
-    key_files: list[str]  # local paths or URIs of Parquet files with `id` + the op's columns
+    key_files: list[str]  # local paths of Parquet files with `id` + the op's columns
     work_dir: str  # local scratch directory the reduce may spill into
     memory_mb: int  # budget for the local reduce
-    filesystem: Any = None  # pyarrow FileSystem for key_files when they are not local
 
 
 @dataclass(frozen=True)

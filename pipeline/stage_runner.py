@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.config import RunConfig
-from pipeline.schema import DECISION_SCHEMA, DOCUMENT_FIELDS, HOST_EVIDENCE_SCHEMA, MANIFEST_SCHEMA, STATUS_QUARANTINED
+from pipeline.schema import DOCUMENT_FIELDS, HOST_EVIDENCE_SCHEMA, MANIFEST_SCHEMA, STATUS_QUARANTINED
 from pipeline.storage import S3Settings, Store
 from stages.base import (
     HOST_CAPTURES,
@@ -101,8 +101,7 @@ def unit_schema(stages: list[Stage]) -> pa.Schema:
     shard = shard_schema(stages)
     fields = list(shard) + [pa.field(SHARD_KEY, pa.string())]
     # The manifest's document columns exist in every run (null where no stage sets them).
-    fields += [f for f in DECISION_SCHEMA if f.name in MANIFEST_DOC_COLUMNS and f.name not in shard.names]
-    fields += [f for f in MANIFEST_SCHEMA if f.name in MANIFEST_DOC_COLUMNS and f.name not in {x.name for x in fields}]
+    fields += [f for f in MANIFEST_SCHEMA if f.name in MANIFEST_DOC_COLUMNS and f.name not in shard.names]
     names = {f.name for f in fields}
     for stage in stages:
         extra = dict(stage.adds_columns)
@@ -168,12 +167,7 @@ def _run_stage(stage: Stage, table: pa.Table) -> StageResult:
 
 def _checked(stage: Stage, before: pa.Table, result: StageResult) -> StageResult:
     """A stage may add only the columns it declares (else they would vanish from the shards unnoticed)."""
-    added = set(result.kept.column_names) - set(before.column_names)
-    declared = set(stage.adds_columns) | (set(stage.key_columns) if isinstance(stage, GlobalStage) else set())
-    if added - declared:
-        raise StageContractError(
-            f"stage {stage.name!r} wrote undeclared column(s) {sorted(added - declared)}: declare them in `columns`"
-        )
+    stage.check_columns(before.column_names, result.kept.column_names)
     return result
 
 

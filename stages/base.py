@@ -14,6 +14,7 @@ See docs/writing-a-stage.md.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -139,6 +140,18 @@ class Stage:
         self._ready = False
         self.inputs: dict[str, Any] = {}  # side input name -> value, set by the stage runner before setup()
 
+    def writable_columns(self, existing: Iterable[str]) -> set[str]:
+        """The columns this stage may set: those it gets, and those it declares."""
+        return set(existing) | set(self.adds_columns)
+
+    def check_columns(self, existing: Iterable[str], written: Iterable[str]) -> None:
+        """StageContractError when ``written`` holds a column that is neither in ``existing`` nor declared."""
+        undeclared = set(written) - self.writable_columns(existing)
+        if undeclared:
+            raise StageContractError(
+                f"stage {self.name!r} wrote undeclared column(s) {sorted(undeclared)}: declare them in `columns`"
+            )
+
     def side_input(self, name: str) -> Any:
         if name not in self.side_inputs:
             raise StageContractError(f"stage {self.name!r} reads side input {name!r} without declaring it")
@@ -181,17 +194,14 @@ class DocumentStage(Stage):
         verdicts = self.apply_batch(rows)
         kept_rows: list[dict[str, Any]] = []
         decisions: list[dict[str, Any]] = []
-        allowed = set(docs.column_names) | set(self.adds_columns)
+        allowed = self.writable_columns(docs.column_names)
         for doc, verdict in zip(rows, verdicts, strict=True):
             if isinstance(verdict, Drop):
                 known = {**doc, **verdict.columns} if verdict.columns else doc
                 decisions.append(decision_row(known, self.name, verdict.reason, verdict.evidence))
             else:
-                if not allowed.issuperset(verdict):
-                    raise StageContractError(
-                        f"stage {self.name!r} set undeclared column(s) {sorted(set(verdict) - allowed)}: "
-                        "declare them in `columns`"
-                    )
+                if not allowed.issuperset(verdict):  # checked here: the table built below would drop such keys
+                    self.check_columns(docs.column_names, verdict)
                 doc.update(verdict)
                 kept_rows.append(doc)
         schema = docs.schema
@@ -221,6 +231,9 @@ class GlobalStage(Stage):
     """
 
     key_columns: ClassVar[dict[str, pa.DataType]] = {}
+
+    def writable_columns(self, existing: Iterable[str]) -> set[str]:
+        return super().writable_columns(existing) | set(self.key_columns)
 
     def map(self, docs: pa.Table) -> pa.Table:
         raise NotImplementedError

@@ -160,8 +160,6 @@ def test_tdmrep_index_gives_the_linear_scans_verdicts() -> None:
 def test_tdmrep_file_cut_at_the_capture_cap_fails_closed(tmp_path: Path) -> None:
     """A tdmrep.json over the ingest's 1 MiB cap whose reservation sits past the cut: reading the first MiB only, as
     'unreadable = protocol not implemented', would keep a reserved page. It is dropped instead."""
-    from pipeline.config import parse_config
-    from pipeline.engine import run_pipeline
     from pipeline.ingest import CAPTURE_MAX_BYTES
     from pipeline.synthetic.hostile_rights import Page, many_rules_tdmrep, warc_bytes
 
@@ -173,19 +171,7 @@ def test_tdmrep_file_cut_at_the_capture_cap_fails_closed(tmp_path: Path) -> None
         Page(f"{host}/.well-known/tdmrep.json", body, content_type="application/json"),
         Page(f"{host}/anderes/seite", f"<html><body><main>{prose}</main></body></html>".encode()),
     ]
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "crawl.warc.gz").write_bytes(warc_bytes(pages))
-    cfg = parse_config(
-        {
-            "name": "tdmrep-cap",
-            "inputs": [{"uri": str(tmp_path / "in" / "*")}],
-            "output": str(tmp_path / "run"),
-            "executor": {"workers": 1},
-            "stages": [{"name": "extract"}, {"name": "rights"}],
-        }
-    )
-    run_pipeline(cfg)
-    rows = {r["url"]: r for r in pq.read_table(tmp_path / "run" / "manifest").to_pylist()}
+    rows = _manifest_of_run(tmp_path, warc_bytes(pages))
     page = rows[f"{host}/anderes/seite"]
     assert (page["status"], page["reason"]) == ("dropped", "rights:tdmrep-truncated")
 
@@ -194,8 +180,6 @@ def test_tdmrep_file_cut_short_in_the_crawl_fails_closed(tmp_path: Path) -> None
     """A tdmrep.json record whose block ends before its Content-Length (the crawl lost the rest): the capture is
     kept as evidence, so it must say it is truncated, else its broken JSON reads as 'protocol not implemented' and
     pages the lost rules reserve are kept."""
-    from pipeline.config import parse_config
-    from pipeline.engine import run_pipeline
     from pipeline.synthetic.hostile_ingest import _record, page
 
     host = "https://kurz.beispiel.de"
@@ -207,11 +191,22 @@ def test_tdmrep_file_cut_short_in_the_crawl_fails_closed(tmp_path: Path) -> None
     ]
     import gzip
 
+    rows = _manifest_of_run(tmp_path, b"".join(gzip.compress(m, mtime=0) for m in members))
+    assert rows[f"{host}/.well-known/tdmrep.json"]["reason"] == "ingest:truncated-record"
+    page_row = rows[f"{host}/seite/0"]
+    assert (page_row["status"], page_row["reason"]) == ("dropped", "rights:tdmrep-truncated")
+
+
+def _manifest_of_run(tmp_path: Path, crawl: bytes) -> dict[str, dict]:
+    """Manifest rows by URL of an extract + rights run over one WARC file."""
+    from pipeline.config import parse_config
+    from pipeline.engine import run_pipeline
+
     (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "crawl.warc.gz").write_bytes(b"".join(gzip.compress(m, mtime=0) for m in members))
+    (tmp_path / "in" / "crawl.warc.gz").write_bytes(crawl)
     cfg = parse_config(
         {
-            "name": "tdmrep-short",
+            "name": "tdmrep",
             "inputs": [{"uri": str(tmp_path / "in" / "*")}],
             "output": str(tmp_path / "run"),
             "executor": {"workers": 1},
@@ -219,7 +214,4 @@ def test_tdmrep_file_cut_short_in_the_crawl_fails_closed(tmp_path: Path) -> None
         }
     )
     run_pipeline(cfg)
-    rows = {r["url"]: r for r in pq.read_table(tmp_path / "run" / "manifest").to_pylist()}
-    assert rows[f"{host}/.well-known/tdmrep.json"]["reason"] == "ingest:truncated-record"
-    page_row = rows[f"{host}/seite/0"]
-    assert (page_row["status"], page_row["reason"]) == ("dropped", "rights:tdmrep-truncated")
+    return {r["url"]: r for r in pq.read_table(tmp_path / "run" / "manifest").to_pylist()}

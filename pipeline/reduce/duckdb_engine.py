@@ -64,7 +64,7 @@ def connected_components(op: ConnectedComponents, ctx: ReduceContext) -> pa.Tabl
         max(64, int(ctx.memory_mb)), str(work / "spill"), database=str(db), preserve_insertion_order=False
     )
     try:
-        con.register("key_files", ds.dataset(ctx.key_files, format="parquet", filesystem=ctx.filesystem))  # lazy
+        con.register("key_files", ds.dataset(ctx.key_files, format="parquet"))  # lazy
         con.execute(
             f"CREATE VIEW keys AS SELECT id, {duck.ident(op.bands)} AS bands, {duck.ident(op.sig)} AS sig, "
             f"{duck.ident(op.score)} AS score FROM key_files"

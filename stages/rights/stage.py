@@ -33,6 +33,7 @@ from stages.rights.evidence import host_evidence_table as _host_table
 from stages.rights.html import HtmlSignals, parse_html
 from stages.rights.licences import TRAINING_ORDER, LicenceMatch, LicenceMatcher, load_dcat
 from stages.rights.policy import Policy, canonical_sha256, load_policy, load_registry, policy_for_source
+from stages.rights.reasons import REASONS
 from stages.rights.redact import shape, shape_all
 from stages.rights.robots import RobotsFile, decode_robots
 from stages.rights.signals import optout_directives, split_x_robots
@@ -85,29 +86,7 @@ class RightsStage(DocumentStage):
         Column("licence", pa.string(), "SPDX or registry id of the licence the keep relied on (null: none found)"),
         Column("_rights_evidence", pa.string(), "internal: JSON of the checks behind a keep, for the manifest"),
     )
-    reasons: ClassVar[dict[str, str]] = {
-        "rights:robots-disallow": "robots.txt disallows the URL for an AI crawler token the policy honours",
-        "rights:robots-missing": "no robots.txt capture for the host and the policy requires one",
-        "rights:robots-unavailable": "robots.txt answered 4xx other than 404/410 and the policy drops on it",
-        "rights:robots-unreachable": "robots.txt answered 5xx: RFC 9309 says assume complete disallow",
-        "rights:robots-unreadable": "the robots.txt capture could not be parsed",
-        "rights:robots-content-usage": "a robots.txt Content-Usage rule refuses AI training (IETF aipref)",
-        "rights:robots-content-signal": "a robots.txt Content-Signal refuses AI training",
-        "rights:tdm-reservation-file": "the host's /.well-known/tdmrep.json reserves TDM rights for the URL",
-        "rights:tdm-reservation-header": "a tdm-reservation HTTP header reserves TDM rights",
-        "rights:tdm-reservation-meta": "a tdm-reservation HTML meta tag reserves TDM rights",
-        "rights:tdmrep-missing": "no tdmrep.json capture for the host and the policy requires one",
-        "rights:tdmrep-truncated": "the tdmrep.json capture was cut (by the cap or the crawl): rules may be lost",
-        "rights:tdmrep-unreadable": "the tdmrep.json capture could not be parsed",
-        "rights:content-usage-header": "a Content-Usage HTTP header refuses AI training",
-        "rights:content-usage-unreadable": "a Content-Usage HTTP header could not be parsed",
-        "rights:content-signal-header": "a Content-Signal HTTP header refuses AI training",
-        "rights:x-robots-tag": "an X-Robots-Tag header carries an opt-out directive the policy honours",
-        "rights:meta-robots": "an HTML robots meta tag carries an opt-out directive the policy honours",
-        "rights:licence-missing": "no licence found and the policy drops unlicensed documents",
-        "rights:licence-no-training": "the licence found does not allow training",
-        "rights:licence-conditional": "the licence allows training only under conditions the policy refuses",
-    }
+    reasons: ClassVar[dict[str, str]] = REASONS
     side_inputs: ClassVar[tuple[str, ...]] = (HOST_CAPTURES,)
 
     class Params(StageParams):
