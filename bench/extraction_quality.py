@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 from _shared import shared_data_dir  # noqa: E402 - bench/_shared.py, beside this script: the one data rule
 from fastwarc.warc import ArchiveIterator, WarcRecordType  # noqa: E402
 
-from stages.extract import ExtractStage  # noqa: E402
+from sovereign.stages.extract import ExtractStage  # noqa: E402
 
 DATA = shared_data_dir()
 Page = tuple[str, bytes, str | None, dict]  # url, body, content type, gold

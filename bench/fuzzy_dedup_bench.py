@@ -28,7 +28,7 @@ SHARED = shared_data_dir()
 
 
 def paragraphs() -> list[str]:
-    from pipeline.synthetic.neardup_set import shared_paragraphs, synthetic_paragraphs
+    from sovereign.pipeline.synthetic.neardup_set import shared_paragraphs, synthetic_paragraphs
 
     return shared_paragraphs(SHARED) if SHARED.is_dir() else synthetic_paragraphs(8000)
 
@@ -59,9 +59,9 @@ def write_jsonl(texts: list[str], ids: list[str], folder: Path) -> None:
 def run_ours(work: Path) -> None:
     import pyarrow.parquet as pq
 
-    from pipeline.reduce import duckdb_engine
-    from pipeline.reduce_ops import ReduceContext
-    from stages.dedup_fuzzy import FuzzyDedupStage
+    from sovereign.pipeline.reduce import duckdb_engine
+    from sovereign.pipeline.reduce_ops import ReduceContext
+    from sovereign.stages.dedup_fuzzy import FuzzyDedupStage
 
     stage = FuzzyDedupStage()
     src = pq.ParquetFile(work / "input.parquet")
@@ -129,10 +129,10 @@ def quality(tmp: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipeline.reduce import duckdb_engine
-    from pipeline.reduce_ops import ReduceContext
-    from pipeline.synthetic.neardup_set import generate, pair_scores
-    from stages.dedup_fuzzy import FuzzyDedupStage
+    from sovereign.pipeline.reduce import duckdb_engine
+    from sovereign.pipeline.reduce_ops import ReduceContext
+    from sovereign.pipeline.synthetic.neardup_set import generate, pair_scores
+    from sovereign.stages.dedup_fuzzy import FuzzyDedupStage
 
     nd = generate(paragraphs(), families=40, singletons=100, threshold=0.7, seed=0)
     ids = [d["id"] for d in nd.docs]

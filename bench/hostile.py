@@ -99,7 +99,7 @@ def run_case(case: hostile_cases.Case, size: int, scratch: Path, timeout: float)
     built = case.build(size, work)
     cfg_path = work / "config.yaml"
     cfg_path.write_text(yaml.safe_dump(built.config, sort_keys=False))
-    cmd = [sys.executable, "-m", "pipeline.cli", *built.cli_args(cfg_path)]
+    cmd = [sys.executable, "-m", "sovereign.pipeline.cli", *built.cli_args(cfg_path)]
     code, wall, cpu, peak, out = _run(cmd, work, timeout)
     held = built.check(work, code, out) if built.check else None
     if held is False:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from pipeline.synthetic import (
+from sovereign.pipeline.synthetic import (
     hostile_config,
     hostile_html,
     hostile_ingest,
@@ -191,7 +191,9 @@ def stalling_stage(size: int, work: Path) -> Built:
     path.parent.mkdir(parents=True)
     rows = hostile_stages.documents(size, (hostile_stages.STALL,))
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    cfg = _config(work, str(path), ["pipeline.synthetic.hostile_stages:Misbehave"], doc_timeout_s=5, batch_size=64)
+    cfg = _config(
+        work, str(path), ["sovereign.pipeline.synthetic.hostile_stages:Misbehave"], doc_timeout_s=5, batch_size=64
+    )
 
     def check(work: Path, code: int, out: str) -> bool:
         rows = _manifest(work)

@@ -28,8 +28,8 @@ sys.path.insert(0, str(REPO))
 
 from _shared import shared_data_dir  # noqa: E402 - bench/_shared.py, beside this script: the one data rule
 
-from stages.langid import LanguageIdStage, default_model_path, load_model  # noqa: E402
-from stages.quality import QualityStage  # noqa: E402
+from sovereign.stages.langid import LanguageIdStage, default_model_path, load_model  # noqa: E402
+from sovereign.stages.quality import QualityStage  # noqa: E402
 
 CONF = shared_data_dir() / "conformance"
 

@@ -31,9 +31,9 @@ sys.path.insert(0, str(REPO))
 
 from _shared import shared_data_dir  # noqa: E402 - bench/_shared.py, beside this script: the one data rule
 
-from pipeline.synthetic.pii_evalset import CHECKSUM_ENTITIES, generate, score  # noqa: E402
-from stages.pii.recognizers.phone import scan_snippet  # noqa: E402
-from stages.pii.stage import PiiStage, country_of, resolve  # noqa: E402
+from sovereign.pipeline.synthetic.pii_evalset import CHECKSUM_ENTITIES, generate, score  # noqa: E402
+from sovereign.stages.pii.recognizers.phone import scan_snippet  # noqa: E402
+from sovereign.stages.pii.stage import PiiStage, country_of, resolve  # noqa: E402
 
 SHARED = shared_data_dir()
 CONFORMANCE = SHARED / "conformance"
@@ -74,8 +74,8 @@ def web_docs() -> list[dict[str, object]]:
     from fastwarc.warc import ArchiveIterator, WarcRecordType
     from resiliparse.parse.html import HTMLTree
 
-    from stages.extract import decode, resiliparse_text
-    from stages.langid import LanguageIdStage
+    from sovereign.stages.extract import decode, resiliparse_text
+    from sovereign.stages.langid import LanguageIdStage
 
     docs: list[dict[str, object]] = []
     with WARC.open("rb") as fh:
@@ -91,8 +91,8 @@ def web_docs() -> list[dict[str, object]]:
 
 def demo_docs() -> tuple[list[dict[str, object]], list[dict[str, list[str]]]]:
     """The demo corpus's article texts and, per page, the PII values planted in it (PERSON needs spaCy: left out)."""
-    from pipeline.synthetic.pages import article_text
-    from pipeline.synthetic.plan import build_plan
+    from sovereign.pipeline.synthetic.pages import article_text
+    from sovereign.pipeline.synthetic.plan import build_plan
 
     docs: list[dict[str, object]] = []
     planted: list[dict[str, list[str]]] = []

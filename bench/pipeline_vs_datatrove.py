@@ -113,7 +113,7 @@ def _timed(fn: Callable[[], object]) -> tuple[object, float, float]:
 
 def child_probe(spec: dict) -> dict:
     """Which registered stages import (checked in a child so the parent stays small)."""
-    from stages.registry import known_stages, stage_class
+    from sovereign.stages.registry import known_stages, stage_class
 
     names = known_stages()
     failed = {}
@@ -126,8 +126,8 @@ def child_probe(spec: dict) -> dict:
 
 
 def child_sovereign(spec: dict) -> dict:
-    from pipeline.config import parse_config
-    from pipeline.engine import run_pipeline
+    from sovereign.pipeline.config import parse_config
+    from sovereign.pipeline.engine import run_pipeline
 
     cfg = parse_config(
         {

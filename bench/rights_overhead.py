@@ -19,10 +19,10 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
-from pipeline.schema import DOCUMENT_SCHEMA, document_id
-from stages.base import HostEvidence
-from stages.rights import RightsStage, host_evidence_table
-from stages.rights.evidence import capture_kind
+from sovereign.pipeline.schema import DOCUMENT_SCHEMA, document_id
+from sovereign.stages.base import HostEvidence
+from sovereign.stages.rights import RightsStage, host_evidence_table
+from sovereign.stages.rights.evidence import capture_kind
 
 SHARED_WARC = shared_data_dir() / "warc" / "trafilatura-dev-00.warc.gz"
 

@@ -31,8 +31,12 @@ REPO = Path(__file__).resolve().parents[1]
 STAGES = ["extract", "langid", "quality", "rights", "pii", "dedup_exact", "dedup_fuzzy"]
 CHILD = r"""
 import json, sys
-from pipeline.config import parse_config
-from pipeline.engine import run_pipeline
+try:  # the import names since issue 11; the anchor commit may predate them
+    from sovereign.pipeline.config import parse_config
+    from sovereign.pipeline.engine import run_pipeline
+except ImportError:
+    from pipeline.config import parse_config
+    from pipeline.engine import run_pipeline
 cfg = parse_config({"name": "tput", "inputs": [{"uri": sys.argv[1] + "/*.warc.gz", "source": "t"}],
     "output": sys.argv[2], "executor": {"kind": "local", "workers": int(sys.argv[3])},
     "stages": [{"name": s} for s in json.loads(sys.argv[4])]})

@@ -35,12 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _shared import shared_data_dir  # noqa: E402 - bench/_shared.py, beside this script: the one data rule
 
-from pipeline.packs.bpe_array import array_module  # noqa: E402
-from pipeline.packs.encoders import HFEncoder, HFWordEncoder, make_encoder  # noqa: E402
-from pipeline.packs.pack import pack_run  # noqa: E402
-from pipeline.packs.source import MIN_WORKER_BYTES, available_cores, run_shards, text_bytes  # noqa: E402
-from pipeline.packs.train import EOD_TOKEN, new_tokenizer  # noqa: E402
-from pipeline.storage import Store  # noqa: E402
+from sovereign.pipeline.packs.bpe_array import array_module  # noqa: E402
+from sovereign.pipeline.packs.encoders import HFEncoder, HFWordEncoder, make_encoder  # noqa: E402
+from sovereign.pipeline.packs.pack import pack_run  # noqa: E402
+from sovereign.pipeline.packs.source import MIN_WORKER_BYTES, available_cores, run_shards, text_bytes  # noqa: E402
+from sovereign.pipeline.packs.train import EOD_TOKEN, new_tokenizer  # noqa: E402
+from sovereign.pipeline.storage import Store  # noqa: E402
 
 SHARED = shared_data_dir() / "conformance"
 BATCH = 1024

@@ -8,8 +8,8 @@ from typing import Any
 import pyarrow.parquet as pq
 from pyarrow.fs import FileType
 
-from pipeline.runinfo import OUTPUT_DIRS, RUN_JSON, SUCCESS, printable, root_hash, sha256_bytes
-from pipeline.storage import Store, is_safe_rel
+from sovereign.pipeline.runinfo import OUTPUT_DIRS, RUN_JSON, SUCCESS, printable, root_hash, sha256_bytes
+from sovereign.pipeline.storage import Store, is_safe_rel
 
 # run.json and _SUCCESS are a few MB even for large runs; a bigger one is not ours (and is not read into memory).
 MAX_METADATA_BYTES = 256 << 20
@@ -217,7 +217,7 @@ def _duplicate_ids(store: Store, rels: list[str]) -> int:
     """Rows minus distinct ids over the whole manifest, counted by DuckDB (spills to disk beyond its memory)."""
     import pyarrow.dataset as ds
 
-    from pipeline import duck
+    from sovereign.pipeline import duck
 
     if not rels:
         return 0
@@ -236,7 +236,7 @@ def _check_packs(store: Store) -> list[str]:
     if not store.exists("packs"):
         return []
     try:
-        from pipeline.packs import verify_packs
+        from sovereign.pipeline.packs import verify_packs
     except ImportError:
         return []
     problems = []
@@ -273,7 +273,7 @@ def check_input_records(
     reader never reached. Inputs no longer readable are skipped and said so."""
     import pyarrow.dataset as ds
 
-    from pipeline import duck
+    from sovereign.pipeline import duck
 
     problems: list[str] = []
     inputs = [i for i in run.get("inputs", []) if isinstance(i, dict) and isinstance(i.get("uri"), str)]
@@ -310,7 +310,7 @@ def check_input_records(
 
 def _independent_count(uri: str, fmt: str, store: Store) -> int | None:
     """Records in an input file by a streaming byte scan, not by the readers the run used; None if unreadable."""
-    from pipeline.storage import filesystem_for
+    from sovereign.pipeline.storage import filesystem_for
 
     try:
         fs, path = filesystem_for(uri, store.settings)
@@ -342,7 +342,7 @@ def _count_warc(fs: Any, path: str) -> int:
     records; a body that quotes a whole WARC header line at a line start would be counted too."""
     import re
 
-    from pipeline.gzip_scan import gzip_members
+    from sovereign.pipeline.gzip_scan import gzip_members
 
     with fs.open_input_stream(path, compression=None) as fh:
         head = fh.read(1 << 20)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +12,8 @@ from typing import Any
 
 import click
 
-from pipeline.config import RunConfig, load_config
+from sovereign.pipeline.config import RunConfig, load_config
+from sovereign.pipeline.runinfo import printable
 
 EXIT_FAILURE = 1
 EXIT_VERIFY_FAILED = 2
@@ -30,8 +33,8 @@ def _friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if debug:
                 raise
-            from pipeline.errors import SovereignError
-            from pipeline.runinfo import printable
+            from sovereign.pipeline.errors import SovereignError
+            from sovereign.pipeline.runinfo import printable
 
             if isinstance(exc, SovereignError | LookupError | FileNotFoundError):
                 # messages can quote paths and URLs: no control characters reach the terminal
@@ -69,14 +72,14 @@ def _apply_overrides(
         data["executor"]["kind"] = executor
     if workers is not None:
         data["executor"]["workers"] = workers
-    from pipeline.config import parse_config
+    from sovereign.pipeline.config import parse_config
 
     return parse_config(data, "command line")
 
 
 def _execute(cfg: RunConfig, overwrite: bool, force_out: bool = False) -> None:
-    from pipeline.engine import run_pipeline
-    from pipeline.progress import ConsoleHooks, print_summary
+    from sovereign.pipeline.engine import run_pipeline
+    from sovereign.pipeline.progress import ConsoleHooks, print_summary
 
     hooks = ConsoleHooks()
     try:
@@ -110,6 +113,21 @@ def _execute(cfg: RunConfig, overwrite: bool, force_out: bool = False) -> None:
     is_flag=True,
     help="Write into an --out that holds other files and no run (they are left alone, never deleted).",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="List the work units (input files and sizes), the stages (version, params) and the outputs, and what the "
+    "run would do with the output (start, resume, refuse); run nothing and write nothing.",
+)
+@click.option(
+    "--show-units",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    metavar="N",
+    help="With --dry-run: how many work units to list.",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --dry-run: print the plan as JSON.")
 @_friendly_errors
 def run_cmd(
     config: Path,
@@ -120,14 +138,42 @@ def run_cmd(
     workers: int | None,
     overwrite: bool,
     force_out: bool,
+    dry_run: bool,
+    show_units: int,
+    as_json: bool,
 ) -> None:
     """Run the pipeline described by CONFIG (YAML), on the config's inputs or on INPUT... / --input.
 
-    A run that was killed resumes where it stopped when started again with the same config and output.
-    Relative paths in the config are relative to the current directory.
+    A run that was killed resumes where it stopped when started again with the same config and output;
+    `sovereign status OUT` shows how far it got. Relative paths in the config are relative to the current
+    directory. The summary's rates are per worker, over the document phase's own seconds (not start-up or model
+    loading).
     """
     cfg = _apply_overrides(load_config(config), inputs + more_inputs, out, executor, workers)
+    if dry_run:
+        from sovereign.pipeline.dryrun import plan, render
+
+        p = plan(cfg, show_units, force_out)
+        click.echo(json.dumps(p, indent=2) if as_json else "\n".join(printable(line) for line in render(p)))
+        return
     _execute(cfg, overwrite, force_out)
+
+
+@main.command("status")
+@click.argument("run", metavar="RUN")
+@click.option("--endpoint-url", metavar="URL", help="S3 endpoint for s3:// runs (default: $AWS_ENDPOINT_URL).")
+@click.option("--region", metavar="REGION", help="S3 region (default: $AWS_DEFAULT_REGION).")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@_friendly_errors
+def status_cmd(run: str, endpoint_url: str | None, region: str | None, as_json: bool) -> None:
+    """Show how far the run in RUN (the run's --out: a local path or s3://bucket/prefix) got: work units done of
+    all, the phase (host captures, documents, reduce, shards, manifest, finished), and whether a live run holds
+    it. Reads only: safe while the run works, and on a run that was killed (start it again to resume)."""
+    from sovereign.pipeline.status import render_status, run_status
+    from sovereign.pipeline.storage import S3Settings
+
+    st = run_status(run, S3Settings.from_env(endpoint_url, region))
+    click.echo(json.dumps(st, indent=2) if as_json else "\n".join(printable(line) for line in render_status(st)))
 
 
 @main.command("demo")
@@ -144,7 +190,7 @@ def run_cmd(
 @_friendly_errors
 def demo_cmd(out: str, executor: str, pages: int | None, overwrite: bool) -> None:
     """Generate the synthetic European demo crawl (if absent) and run every stage on it, offline."""
-    from pipeline.demo import demo_config
+    from sovereign.pipeline.demo import demo_config
 
     cfg = demo_config(Path(out), executor=executor, pages=pages)
     _execute(cfg, overwrite)
@@ -161,8 +207,8 @@ def audit_group() -> None:
 def verify_cmd(run: str) -> None:
     """Recompute every output's sha256 and the root hash, and check that input records = kept + dropped +
     quarantined. Exits non-zero with the precise mismatch on any problem."""
-    from pipeline.audit import verify_run
-    from pipeline.runinfo import printable
+    from sovereign.pipeline.audit import verify_run
+    from sovereign.pipeline.runinfo import printable
 
     problems, facts = verify_run(run)
     for line in facts:
@@ -180,12 +226,34 @@ def verify_cmd(run: str) -> None:
 @_friendly_errors
 def explain_cmd(run: str, key: str) -> None:
     """Explain, in plain words, what happened to one document (by URL or id) and why."""
-    from pipeline.explain import explain
+    from sovereign.pipeline.explain import explain
 
     click.echo(explain(run, key))
 
 
-from pipeline.packs.cli import pack, tokenizer  # noqa: E402 - after main, which these join
+@main.command(
+    "driver", hidden=True, context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def spark_driver_cmd(args: tuple[str, ...]) -> None:
+    """Spark on Kubernetes starts the image's entrypoint with `driver ...` in the driver pod (infra/k8s)."""
+    from sovereign.pipeline.spark_pod import driver_argv
+
+    argv = driver_argv(list(args))
+    os.execv(argv[0], argv)
+
+
+@main.command("executor", hidden=True, context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def spark_executor_cmd(args: tuple[str, ...]) -> None:
+    """Spark on Kubernetes starts the image's entrypoint with `executor` in each executor pod (infra/k8s)."""
+    from sovereign.pipeline.spark_pod import executor_argv
+
+    argv = executor_argv()
+    os.execvp(argv[0], argv)
+
+
+from sovereign.pipeline.packs.cli import pack, tokenizer  # noqa: E402 - after main, which these join
 
 main.add_command(tokenizer)
 main.add_command(pack)

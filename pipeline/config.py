@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline.errors import ConfigError, clip, format_validation_error
+from sovereign.pipeline.errors import ConfigError, clip, format_validation_error
+from sovereign.pipeline.storage import ENDPOINT_USERINFO_MESSAGE, has_userinfo
 
 __all__ = ["ConfigError", "RunConfig", "format_validation_error", "load_config", "parse_config"]
 
@@ -75,6 +76,15 @@ class S3Spec(_Strict):
     endpoint_url: str | None = None  # credentials come from the environment, never from here
     region: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_credentials_in_endpoint(cls, data: Any) -> Any:
+        # A model-level check: a field-level error would quote the URL, credentials and all, in the message.
+        url = data.get("endpoint_url") if isinstance(data, dict) else None
+        if isinstance(url, str) and has_userinfo(url):
+            raise ValueError(ENDPOINT_USERINFO_MESSAGE)
+        return data
+
 
 class RunConfig(_Strict):
     name: str = "run"
@@ -121,7 +131,7 @@ def parse_config(data: Any, source: str = "<config>") -> RunConfig:
 def _validate_stage_specs(cfg: RunConfig, source: str) -> None:
     """Each stage named once, known, and its params valid for its ``Params`` (normalised in place: run.json and
     the workers see the checked values)."""
-    from stages.registry import stage_class
+    from sovereign.stages.registry import stage_class
 
     seen: set[str] = set()
     for i, spec in enumerate(cfg.stages):

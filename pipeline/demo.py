@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from importlib.resources import files
 from pathlib import Path
 
-from pipeline.config import ConfigError, RunConfig, load_config, parse_config
+from sovereign.pipeline.config import ConfigError, RunConfig, load_config, parse_config
 
-DEMO_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
+# Package data (sovereign.configs, the configs/ folder): present in a checkout and in a wheel install alike.
+DEMO_CONFIG = Path(str(files("sovereign.configs") / "demo.yaml"))
 
 
 def ensure_corpus(corpus_dir: Path, pages: int | None) -> list[Path]:
     """Generate the demo crawl unless the same one (same generator settings) is already there."""
-    from pipeline.synthetic.crawl import generate_demo_corpus
+    from sovereign.pipeline.synthetic.crawl import generate_demo_corpus
 
     kwargs = {"pages": pages} if pages else {}
     stamp = corpus_dir / ".generated.json"
@@ -31,7 +33,7 @@ def ensure_corpus(corpus_dir: Path, pages: int | None) -> list[Path]:
 def demo_config(out: Path, executor: str = "local", pages: int | None = None, corpus: Path | None = None) -> RunConfig:
     """configs/demo.yaml pointed at the demo crawl in `corpus` (default OUT/corpus) and a run in OUT/run."""
     if not DEMO_CONFIG.exists():
-        raise ConfigError(f"{DEMO_CONFIG} not found; run the demo from a source checkout (pip install -e .)")
+        raise ConfigError(f"{DEMO_CONFIG} not found: the installed package is incomplete; reinstall sovereign")
     base = load_config(DEMO_CONFIG)
     corpus = corpus or out / "corpus"
     ensure_corpus(corpus, pages)

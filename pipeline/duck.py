@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import duckdb
 
-from pipeline.storage import sql_string
+from sovereign.pipeline.storage import sql_string
 
 __all__ = ["connect", "ident", "parquet_list"]
 

@@ -15,32 +15,44 @@ from functools import partial
 from typing import Any
 
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
-from pipeline import duck
-from pipeline.config import ConfigError, RunConfig
-from pipeline.errors import SovereignError
-from pipeline.executors import Executor, make_executor
-from pipeline.ingest import WorkUnit, detect_format
-from pipeline.lock import RunLock
-from pipeline.runinfo import OUTPUT_DIRS, RUN_JSON, SUCCESS, dumps, git_commit, package_version, root_hash, sha256_bytes
-from pipeline.sandbox import close_all as close_sandboxes
-from pipeline.stage_runner import build_stages
-from pipeline.storage import S3Settings, StorageError, Store, expand_inputs, is_safe_rel, normalise_uri, sql_string
-from pipeline.tasks import (
+from sovereign.pipeline import duck
+from sovereign.pipeline.config import ConfigError, RunConfig
+from sovereign.pipeline.errors import SovereignError
+from sovereign.pipeline.executors import Executor, make_executor
+from sovereign.pipeline.ingest import WorkUnit, detect_format
+from sovereign.pipeline.lock import RunLock
+from sovereign.pipeline.reduce_ops import ReduceContext, part_name
+from sovereign.pipeline.runinfo import (
+    OUTPUT_DIRS,
+    RUN_JSON,
+    SUCCESS,
+    dumps,
+    git_commit,
+    package_version,
+    root_hash,
+    sha256_bytes,
+)
+from sovereign.pipeline.sandbox import close_all as close_sandboxes
+from sovereign.pipeline.stage_runner import SHARD_KEY, build_stages
+from sovereign.pipeline.storage import S3Settings, StorageError, Store, expand_inputs, is_safe_rel, normalise_uri
+from sovereign.pipeline.tasks import (
     WORK,
     ManifestTask,
+    ReduceInputTask,
     ShardTask,
     TaskContext,
     evidence_task,
     manifest_rel,
     manifest_task,
     merge_host_evidence,
+    reduce_input_task,
     shard_rel,
     shard_task,
+    store_fs,
     unit_task,
 )
-from stages.base import HOST_CAPTURES, GlobalStage, ReduceContext
+from sovereign.stages.base import HOST_CAPTURES, GlobalStage
 
 
 class RunError(SovereignError):
@@ -269,6 +281,9 @@ def _run(
 ) -> RunResult:
     ctx = TaskContext(run_uri=store.root_uri, config_json=cfg.model_dump_json())
     timings: dict[str, float] = {}
+    from sovereign.pipeline.status import record_phases  # writes _work/progress.json for `sovereign status`
+
+    hooks = record_phases(hooks, store, units, stages)
 
     t0 = time.perf_counter()
     if any(HOST_CAPTURES in s.side_inputs for s in stages):
@@ -284,18 +299,23 @@ def _run(
     timings["map"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    reduce_files = _reduces(cfg, store, stages, units, executor)
+    shard_keys = sorted({k for s in summaries for k in s["shard_keys"]})
+    unit_keys = tuple(u.key for u in units)
+    reduces = _reduces(cfg, ctx, stages, unit_keys, shard_keys, executor)
     timings["reduce"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    shard_keys = sorted({k for s in summaries for k in s["shard_keys"]})
-    unit_keys = tuple(u.key for u in units)
     sizes_clusters = any(getattr(s, "sizes_clusters", False) for s in stages)
     hooks.phase("shards", len(shard_keys))
     shard_results = executor.map(
         partial(shard_task, ctx),
         [
-            ShardTask(key=k, unit_keys=unit_keys, reduce_files=tuple(reduce_files), sizes_clusters=sizes_clusters)
+            ShardTask(
+                key=k,
+                unit_keys=unit_keys,
+                reduce_files=tuple((name, parts.get(k)) for name, parts in reduces),
+                sizes_clusters=sizes_clusters,
+            )
             for k in shard_keys
         ],
         hooks.advance,
@@ -325,60 +345,61 @@ def _run(
 
 
 def _reduces(
-    cfg: RunConfig, store: Store, stages: list[Any], units: list[WorkUnit], executor: Executor
-) -> list[tuple[str, str]]:
-    """Run each global stage's reduce over the documents that survived everything before it."""
-    out: list[tuple[str, str]] = []
-    globals_ = [s for s in stages if isinstance(s, GlobalStage)]
-    if not globals_:
-        return out
-    local_drops: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="sovereign-reduce-") as scratch:
-        doc_files = _local_key_files(store, units, globals_, scratch)
-        for stage in globals_:
-            rel = f"{WORK}/reduce/{stage.name}.parquet"
-            mem = cfg.executor.memory_mb
-            key_files = doc_files if not out else [_surviving_keys(doc_files, local_drops, stage, scratch, mem)]
-            # The key files are local paths in every case (the store's own files, or copies in scratch when the
-            # store is object storage): read through the S3 filesystem they were not found (issue 11).
-            ctx = ReduceContext(key_files=key_files, work_dir=scratch, memory_mb=cfg.executor.memory_mb)
-            result = executor.reduce(stage.reduce_op(), ctx).sort_by("id")
-            store.write_parquet(rel, result)
-            local_drops.append(f"{scratch}/{stage.name}-reduce.parquet")
-            pq.write_table(result, local_drops[-1])
-            out.append((stage.name, rel))
-    return out
-
-
-def _local_key_files(store: Store, units: list[WorkUnit], globals_: list[GlobalStage], scratch: str) -> list[str]:
-    """Paths the reduces can read. On object storage, the key columns (not the text) are copied to local scratch
-    one unit at a time, so DuckDB, Spark local and Ray read plain files."""
-    rels = [f"{WORK}/units/{u.key}/docs.parquet" for u in units]
-    if store.local:
-        return [store.path(rel) for rel in rels]
-    columns = ["id", *sorted({c for g in globals_ for c in g.key_columns})]
-    out = []
-    for i, rel in enumerate(rels):
-        target = f"{scratch}/keys-{i:06d}.parquet"
-        pq.write_table(store.read_parquet(rel, columns=columns), target)
-        out.append(target)
-    return out
-
-
-def _surviving_keys(doc_files: list[str], previous: list[str], stage: GlobalStage, scratch: str, memory_mb: int) -> str:
-    """Keys of documents no earlier global stage dropped, as one local Parquet file (DuckDB streams it)."""
-    cols = ", ".join(duck.ident(c) for c in ["id", *stage.key_columns])
-    target = f"{scratch}/{stage.name}-keys.parquet"
-    con = duck.connect(memory_mb, scratch)
-    try:
-        con.execute(
-            f"COPY (SELECT {cols} FROM read_parquet({duck.parquet_list(doc_files)}) WHERE id NOT IN "
-            f"(SELECT id FROM read_parquet({duck.parquet_list(previous)}) WHERE drop) ORDER BY id) "
-            f"TO {sql_string(target)} (FORMAT parquet)"
+    cfg: RunConfig,
+    ctx: TaskContext,
+    stages: list[Any],
+    unit_keys: tuple[str, ...],
+    shards: list[str],
+    executor: Executor,
+) -> list[tuple[str, dict[str, str]]]:
+    """Run each global stage's reduce over the documents that survived everything before it. The executor's workers
+    read the keys from the store and write the results there, one part per shard; the driver handles file names
+    and counts only. Returns, per stage in order, the rel of its part for each shard that has one."""
+    out: list[tuple[str, dict[str, str]]] = []
+    store = ctx.store()
+    key_files = [store.path(f"{WORK}/units/{u}/docs.parquet") for u in unit_keys]
+    for stage in (s for s in stages if isinstance(s, GlobalStage)):
+        base = f"{WORK}/reduce/{stage.name}"
+        store.delete_dir(base)  # a resumed run recomputes its reduces: no part of an earlier attempt may linger
+        if out:  # documents an earlier global stage dropped take no part: workers filter the keys shard by shard
+            key_files = _surviving_key_files(ctx, stage, unit_keys, shards, out, base, executor)
+        rctx = ReduceContext(
+            key_files=key_files,
+            work_dir=tempfile.gettempdir(),
+            memory_mb=cfg.executor.memory_mb,
+            open_fs=partial(store_fs, ctx),
+            shard_column=SHARD_KEY,
+            out_dir=store.path(f"{base}/parts"),
         )
-    finally:
-        con.close()
-    return target
+        parts = executor.reduce(stage.reduce_op(), rctx)
+        out.append((stage.name, {p.shard: f"{base}/parts/{part_name(p.shard)}" for p in parts}))
+    return out
+
+
+def _surviving_key_files(
+    ctx: TaskContext,
+    stage: GlobalStage,
+    unit_keys: tuple[str, ...],
+    shards: list[str],
+    done: list[tuple[str, dict[str, str]]],
+    base: str,
+    executor: Executor,
+) -> list[str]:
+    """Keys of the documents no earlier global stage dropped, one file per shard, written by the workers."""
+    columns = ("id", *stage.key_columns, SHARD_KEY)
+    tasks = [
+        ReduceInputTask(
+            shard=k,
+            unit_keys=unit_keys,
+            columns=columns,
+            drop_files=tuple(parts[k] for _, parts in done if k in parts),
+            out=f"{base}/input/{part_name(k)}",
+        )
+        for k in shards
+    ]
+    rows = executor.map(partial(reduce_input_task, ctx), tasks)
+    store = ctx.store()
+    return [store.path(t.out) for t, n in zip(tasks, rows, strict=True) if n]
 
 
 def _write_run_json(
@@ -413,6 +434,8 @@ def _write_run_json(
         "timings_s": {
             **{k: round(v, 3) for k, v in timings.items()},
             "stages": _sum_stage_seconds(summaries),
+            # the units' own seconds, after their worker's start-up and model loading: the summary's rates
+            "map_busy": round(sum(s.get("seconds", 0.0) for s in summaries), 3),
         },
         "outputs": dict(sorted(outputs.items())),
         "root_hash": root_hash(outputs),

@@ -4,6 +4,7 @@ Tasks read and write through the run's storage and return small summaries, so th
 only in how they schedule work; the bytes written come from the same code. Global reduces are the one place
 where each executor runs its own engine: a global stage states an engine-neutral op (pipeline.reduce_ops) and the
 executor's backend (pipeline/reduce/) implements it: DuckDB for local, DataFrames for Spark, Ray Data for Ray.
+Reduces read the key files and write their result parts where they run: the driver sees file names and counts.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
-import pyarrow as pa
-
-from pipeline.config import ExecutorSpec
-from pipeline.reduce_ops import ReduceContext, ReduceOp
+from sovereign.pipeline.config import ExecutorSpec
+from sovereign.pipeline.reduce_ops import ReduceContext, ReduceOp, ReducePart
 
 Progress = Callable[[Any], None]
 
@@ -28,8 +27,9 @@ class Executor:
     def map(self, fn: Callable[[Any], Any], items: list[Any], on_done: Progress | None = None) -> list[Any]:
         raise NotImplementedError
 
-    def reduce(self, op: ReduceOp, ctx: ReduceContext) -> pa.Table:
-        """REDUCE_SCHEMA rows of op over ctx.key_files, sorted by id: the same bytes on every executor."""
+    def reduce(self, op: ReduceOp, ctx: ReduceContext) -> list[ReducePart]:
+        """Write op's REDUCE_SCHEMA rows over ctx.key_files under ctx.output_dir(), one file per shard sorted by
+        id (the same rows on every executor); returns the parts written, sorted by shard."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -60,7 +60,7 @@ class LocalExecutor(Executor):
         if self._pool is None:
             import multiprocessing as mp
 
-            from pipeline.procs import die_with_parent
+            from sovereign.pipeline.procs import die_with_parent
 
             # Workers die with the driver: a SIGKILLed driver cannot shut its pool down, and orphaned workers would
             # go on committing units after the run's lock is gone.
@@ -87,10 +87,13 @@ class LocalExecutor(Executor):
                 on_done(result)
         return _ordered(done, len(items))
 
-    def reduce(self, op: ReduceOp, ctx: ReduceContext) -> pa.Table:
-        from pipeline.reduce import duckdb_engine
+    def reduce(self, op: ReduceOp, ctx: ReduceContext) -> list[ReducePart]:
+        from sovereign.pipeline.reduce import duckdb_engine
 
-        return duckdb_engine.reduce(op, ctx)
+        if self.workers <= 1:  # one worker: the driver is the worker, as in map()
+            return duckdb_engine.write(op, ctx)
+        # In a worker process: DuckDB's buffers and the rows it streams never enter the driver.
+        return self._get_pool().submit(duckdb_engine.write, op, ctx).result()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -126,10 +129,10 @@ class SparkExecutor(Executor):
                 on_done(r)
         return results
 
-    def reduce(self, op: ReduceOp, ctx: ReduceContext) -> pa.Table:
-        from pipeline.reduce import spark_engine
+    def reduce(self, op: ReduceOp, ctx: ReduceContext) -> list[ReducePart]:
+        from sovereign.pipeline.reduce import spark_engine
 
-        return spark_engine.reduce(self.spark, op, ctx)
+        return spark_engine.write(self.spark, op, ctx)
 
 
 class RayExecutor(Executor):
@@ -171,10 +174,10 @@ class RayExecutor(Executor):
                 on_done(result)
         return _ordered(done, len(items))
 
-    def reduce(self, op: ReduceOp, ctx: ReduceContext) -> pa.Table:
-        from pipeline.reduce import ray_engine
+    def reduce(self, op: ReduceOp, ctx: ReduceContext) -> list[ReducePart]:
+        from sovereign.pipeline.reduce import ray_engine
 
-        return ray_engine.reduce(op, ctx)
+        return ray_engine.write(op, ctx)
 
 
 def make_executor(spec: ExecutorSpec, spark_session: Any = None) -> Executor:

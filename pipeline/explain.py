@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipeline import duck
-from pipeline.runinfo import printable
-from stages.rights.reasons import REASONS  # the rights stage's declared reasons, in plain words
+from sovereign.pipeline import duck
+from sovereign.pipeline.runinfo import printable
+from sovereign.stages.rights.reasons import REASONS  # the rights stage's declared reasons, in plain words
 
 
 def _ran_pii(run: Path) -> bool:
@@ -161,7 +161,7 @@ def explain(run_dir: str, url_or_id: str) -> str:
     rows = _find_rows(run, url_or_id)
     if not rows and any(c in url_or_id for c in "?#@") and _ran_pii(run):
         # The manifest holds URLs with personal data replaced (pii stage): look the URL up the same way.
-        from stages.pii import scrub_url
+        from sovereign.stages.pii import scrub_url
 
         rows = _find_rows(run, scrub_url(url_or_id))
     if not rows:

@@ -16,9 +16,16 @@ from urllib.parse import urlsplit
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipeline.gzip_scan import gzip_members
-from pipeline.schema import STATUS_DROPPED, STATUS_QUARANTINED, document_id
-from pipeline.storage import S3Settings, filesystem_for
+from sovereign.pipeline.gzip_scan import gzip_members
+from sovereign.pipeline.schema import STATUS_DROPPED, STATUS_QUARANTINED, document_id
+from sovereign.pipeline.storage import (
+    S3Settings,
+    StorageError,
+    filesystem_for,
+    open_random,
+    open_sequential,
+    read_failures,
+)
 
 STAGE = "ingest"
 HOST_CAPTURE_PATHS = {"/robots.txt": "robots", "/.well-known/tdmrep.json": "tdmrep"}
@@ -190,9 +197,20 @@ def read_unit(
         yield batcher.take()
         return
     reader = {"warc": _read_warc, "jsonl": _read_jsonl, "parquet": _read_parquet}[unit.format]
-    yield from reader(unit, fs, path, batcher, max_record_bytes)
+    failures = read_failures()
+    for batch in reader(unit, fs, path, batcher, max_record_bytes):
+        _check_storage(unit, failures)
+        yield batch
+    _check_storage(unit, failures)
     if len(batcher.current):
         yield batcher.take()
+
+
+def _check_storage(unit: WorkUnit, failures_before: int) -> None:
+    """Fail the unit when object storage gave up on a read while it was being read: the readers catch I/O errors
+    as bad data, but bytes storage could not deliver are not bad data (the unit is retried or resumed instead)."""
+    if read_failures() != failures_before:
+        raise StorageError(f"reading {unit.uri} failed after every retry (object storage unavailable); resume the run")
 
 
 def _unreadable(unit: WorkUnit, where: str, exc: BaseException, records_read: int) -> dict[str, Any]:
@@ -227,7 +245,7 @@ def _read_warc(
     bad_from: int | None = None  # start of a byte range no record was read from
     stream = None
     try:
-        stream = open(path, "rb") if isinstance(fs, pafs.LocalFileSystem) else fs.open_input_file(path)  # noqa: SIM115
+        stream = open_random(fs, path)
         gz = stream.read(2) == b"\x1f\x8b"
         # The capture pass reads to the end of the file: a capture in a cut-off member comes back short, so it is
         # kept marked truncated (or is not found, as with the check); the main pass records the cut.
@@ -394,7 +412,7 @@ def gzip_intact_end(fs: pafs.FileSystem, path: str) -> int | None:
     discarded as they come, so a decompression bomb costs time, never memory."""
     from fastwarc.stream_io import GzipReader
 
-    with fs.open_input_file(path) as fh:
+    with open_random(fs, path) as fh:
         if not fh.read(2) == b"\x1f\x8b":
             return None
         fh.seek(0)
@@ -600,7 +618,7 @@ def _read_jsonl(
     held = 0  # their length
     overlong = 0  # > 0: the current line passed max_bytes; its length so far (its bytes are not kept)
     try:
-        with fs.open_input_stream(path, compression="detect") as stream:
+        with open_sequential(fs, path, compression="detect") as stream:
             while True:
                 chunk = stream.read(1 << 20)
                 if not chunk:
@@ -745,8 +763,11 @@ def scan_host_captures(
     problems in the manifest)."""
     fs, path = filesystem_for(unit.uri, s3)
     batcher = _Batcher(batch_size)
+    failures = read_failures()  # a capture storage could not deliver would be an opt-out missed: fail instead
     for batch in _read_warc(unit, fs, path, batcher, max_record_bytes, captures_only=True):
+        _check_storage(unit, failures)
         if batch.evidence:
             yield batch.evidence
+    _check_storage(unit, failures)
     if batcher.current.evidence:
         yield batcher.current.evidence

@@ -2,7 +2,8 @@
 
 Local disk: an exclusive flock on <run>/.lock, released by the kernel when the holder dies (even by SIGKILL), so a
 killed run never leaves a stale lock. S3: a lease object refreshed by a heartbeat; a lease older than its TTL is
-taken over (the holder died).
+taken over (the holder died), and so is one whose holder ran on this host and whose process is gone (a driver
+killed by SIGKILL is resumed at once, not after the TTL).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import threading
 import time
 from typing import Any
 
-from pipeline.errors import SovereignError
-from pipeline.storage import Store
+from sovereign.pipeline.errors import SovereignError
+from sovereign.pipeline.storage import Store
 
 LEASE_TTL_S = 120.0
 
@@ -76,9 +77,9 @@ class RunLock:
             try:
                 info = json.loads(self.store.read_bytes(".lock"))
                 age = time.time() - float(info.get("heartbeat", 0))
-            except (ValueError, OSError):
-                age = LEASE_TTL_S + 1
-            if age < LEASE_TTL_S:
+            except (ValueError, OSError, AttributeError):
+                info, age = {}, LEASE_TTL_S + 1
+            if age < LEASE_TTL_S and not _holder_gone(info):
                 raise RunLocked(
                     f"{self.store.root_uri} is in use by another live run (lease renewed {age:.0f}s ago); "
                     "wait for it or choose another --out"
@@ -104,3 +105,19 @@ class RunLock:
                 self.store.fs.delete_file(self.store.path(".lock"))
             except OSError:
                 pass
+
+
+def _holder_gone(info: dict[str, Any]) -> bool:
+    """The lease was taken on this host by a process that no longer exists. A pid can be reused, so a live pid
+    counts as the holder (the lease then waits out its TTL); only a pid that is gone frees the lease early."""
+    if info.get("host") != socket.gethostname() or not isinstance(info.get("pid"), int):
+        return False
+    if info["pid"] == os.getpid():
+        return False
+    try:
+        os.kill(info["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

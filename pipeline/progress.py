@@ -8,7 +8,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.engine import Hooks, RunResult
+from sovereign.pipeline import status
+from sovereign.pipeline.engine import Hooks, RunResult
 
 
 class ConsoleHooks:
@@ -52,15 +53,14 @@ class ConsoleHooks:
 
 # Manifest reasons of records that are not documents (WARC request/warcinfo/metadata records, robots.txt and
 # tdmrep.json captures): the manifest lists them as dropped, the summary apart from the documents a stage dropped.
-NOT_DOCUMENTS = ("ingest:not-a-document-record", "ingest:host-capture")
+NOT_DOCUMENTS = status.NOT_DOCUMENTS
 
 
 def print_summary(result: RunResult) -> None:
     run = result.run_json
     counts = run["counts"]
     console = Console()
-    mb = sum(i["bytes"] for i in run["inputs"]) / 1e6
-    seconds = sum(v for k, v in run["timings_s"].items() if isinstance(v, (int, float)))
+    rates = status.work_rates(run)
     table = Table(title=f"Sovereign run '{run['name']}' ({run['executor']} executor)", show_lines=False)
     table.add_column("", style="bold")
     table.add_column("records", justify="right")
@@ -79,8 +79,15 @@ def print_summary(result: RunResult) -> None:
             table.add_row(f"  {reason}" if reason.startswith(f"{stage}:") else f"  {stage}: {reason}", f"{n:,}")
     table.add_row("dropped documents", f"{counts['dropped'] - sum(not_docs.values()):,}")
     table.add_row("quarantined", f"{counts['quarantined']:,}")
-    table.add_row("input MB", f"{mb:,.2f}")
-    table.add_row("MB/s", f"{mb / seconds:,.2f}" if seconds else "-")
+    table.add_row("input MB", f"{rates['input_mb']:,.2f}")
+    # Rates of the document map phase per worker, from the units' own seconds: worker start-up and model loading
+    # (most of a small run's wall time) are not in them, so they do not read as slowness (issue 11).
+    for label, key, fmt in (
+        ("docs/s per worker (map)", "docs_per_s_per_worker", ",.1f"),
+        ("MB/s per worker (map)", "mb_per_s_per_worker", ",.2f"),
+    ):
+        table.add_row(label, format(rates[key], fmt) if rates[key] is not None else "-")
+    table.add_row("work phases, wall s", f"{rates['work_wall_s']:,.1f}")
     if result.resumed_units:
         table.add_row("resumed work units", f"{result.resumed_units:,}")
     console.print(table)

@@ -7,12 +7,22 @@ REDUCE_SCHEMA rows sorted by id, the same bytes on every executor.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
-__all__ = ["REDUCE_SCHEMA", "ConnectedComponents", "GroupMin", "ReduceContext", "ReduceOp"]
+__all__ = [
+    "ALL_SHARDS",
+    "REDUCE_SCHEMA",
+    "ConnectedComponents",
+    "GroupMin",
+    "ReduceContext",
+    "ReduceOp",
+    "ReducePart",
+    "part_name",
+]
 
 # What a global stage's reduce returns: one row per document it drops or annotates.
 REDUCE_SCHEMA = pa.schema(
@@ -26,13 +36,47 @@ REDUCE_SCHEMA = pa.schema(
 )
 
 
+# The one partition of a reduce whose key files carry no shard column (tests, benches).
+ALL_SHARDS = "all"
+
+
 @dataclass
 class ReduceContext:
-    """What the engine hands a reduce backend."""
+    """What the engine hands a reduce backend. Only file names and settings: the rows stay with the workers."""
 
-    key_files: list[str]  # local paths of Parquet files with `id` + the op's columns
-    work_dir: str  # local scratch directory the reduce may spill into
+    key_files: list[str]  # Parquet files with `id` + the op's columns (+ shard_column), paths in open_fs()'s filesystem
+    work_dir: str  # scratch directory the reduce may spill into (local to the process that runs it)
     memory_mb: int  # budget for the local reduce
+    # The filesystem of key_files and out_dir, rebuilt where a task runs (credentials come from that process's
+    # environment, never with the task); None: local disk.
+    open_fs: Callable[[], Any] | None = None
+    shard_column: str | None = None  # assigns each document to a shard; result parts are partitioned by it
+    out_dir: str | None = None  # where the parts go (<out_dir>/<part_name(shard)>); None: <work_dir>/reduce-out
+
+    def filesystem(self) -> Any:
+        if self.open_fs is None:
+            import pyarrow.fs as pafs
+
+            return pafs.LocalFileSystem()
+        return self.open_fs()
+
+    def output_dir(self) -> str:
+        return self.out_dir if self.out_dir is not None else f"{self.work_dir}/reduce-out"
+
+
+@dataclass(frozen=True)
+class ReducePart:
+    """One file a reduce wrote: the REDUCE_SCHEMA rows (sorted by id) of the documents of one shard."""
+
+    shard: str
+    path: str  # in ReduceContext.filesystem()
+    rows: int
+    drops: int
+
+
+def part_name(shard: str) -> str:
+    """File name of a shard's reduce rows: shard keys are '<lang>/<bucket>' with a checked language."""
+    return shard.replace("/", "-") + ".parquet"
 
 
 @dataclass(frozen=True)

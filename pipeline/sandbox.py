@@ -14,8 +14,9 @@ crash the interpreter or allocate gigabytes. None of that can be interrupted fro
   one).
 
 CPU time rather than wall time decides, so a loaded machine does not quarantine a document that an idle one keeps.
-The child is a fresh interpreter (``python -m pipeline.sandbox``), not a fork or a multiprocessing spawn: Spark and
-Ray worker processes run threads and have their own ``__main__``, and neither survives a fork or re-import well.
+The child is a fresh interpreter (``python -m sovereign.pipeline.sandbox``), not a fork or a multiprocessing spawn:
+Spark and Ray worker processes run threads and have their own ``__main__``, and neither survives a fork or
+re-import well.
 """
 
 from __future__ import annotations
@@ -32,14 +33,13 @@ import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from pipeline.errors import SovereignError
-from pipeline.schema import STATUS_QUARANTINED
-from stages.base import StageError, decision_row
+from sovereign.pipeline.errors import SovereignError
+from sovereign.pipeline.schema import STATUS_QUARANTINED
+from sovereign.stages.base import StageError, decision_row
 
 BATCH_SLACK_S = 0.25  # CPU seconds per document a batch may take on top of one document's budget
 WALL_FACTOR = 3.0  # wall-clock backstop, for a child that blocks without using CPU
@@ -169,11 +169,9 @@ class StageSandbox:
     def _start(self) -> None:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        env = dict(os.environ)
-        root = str(Path(__file__).resolve().parents[1])  # where `pipeline` and `stages` are importable from
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        env = dict(os.environ)  # the child imports sovereign as this interpreter does (installed, or editable)
         self._proc = subprocess.Popen(  # noqa: S603 - our own module, our own interpreter
-            [sys.executable, "-m", "pipeline.sandbox", str(to_child_r), str(from_child_w)],
+            [sys.executable, "-m", "sovereign.pipeline.sandbox", str(to_child_r), str(from_child_w)],
             pass_fds=(to_child_r, from_child_w),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,  # stages never print data; keep the protocol pipes clean
@@ -363,18 +361,18 @@ def close_all() -> None:
 
 
 def _child(read_fd: int, write_fd: int) -> None:
-    from pipeline.procs import die_with_parent
+    from sovereign.pipeline.procs import die_with_parent
 
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    from pipeline.stage_runner import run_batch, unit_schema
+    from sovereign.pipeline.stage_runner import run_batch, unit_schema
 
     msg = _read_frame(read_fd)
     if msg[0] != "setup":
         return
     _, run_uri, config_json = msg
     try:
-        from pipeline.stage_runner import run_stages
+        from sovereign.pipeline.stage_runner import run_stages
 
         stages = run_stages(run_uri, config_json)
     except Exception as exc:  # noqa: BLE001 - reported to the parent as one line

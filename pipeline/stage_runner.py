@@ -10,10 +10,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.config import RunConfig
-from pipeline.schema import DOCUMENT_FIELDS, HOST_EVIDENCE_SCHEMA, MANIFEST_SCHEMA, STATUS_QUARANTINED
-from pipeline.storage import S3Settings, Store
-from stages.base import (
+from sovereign.pipeline.config import RunConfig
+from sovereign.pipeline.schema import DOCUMENT_FIELDS, HOST_EVIDENCE_SCHEMA, MANIFEST_SCHEMA, STATUS_QUARANTINED
+from sovereign.pipeline.storage import S3Settings, Store
+from sovereign.stages.base import (
     HOST_CAPTURES,
     GlobalStage,
     HostEvidence,
@@ -23,7 +23,7 @@ from stages.base import (
     decision_row,
     safe_error,
 )
-from stages.registry import build_stage, stage_class
+from sovereign.stages.registry import build_stage, stage_class
 
 SHARD_KEY = "_shard_key"
 WORK = "_work"  # a run's scratch folder under its output

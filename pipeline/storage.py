@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipeline.errors import SovereignError
+from sovereign.pipeline.errors import SovereignError
 
 GLOB_CHARS = set("*?[")
 
@@ -37,32 +38,67 @@ PARQUET_OPTIONS = dict(
     data_page_size=1 << 20,
 )
 ROW_GROUP_SIZE = 10_000
+# Object stores answer each read call with one GET: reads through these buffers make one GET per 8 MiB instead of
+# one per reader call (fastwarc and zlib ask for KiBs at a time; bench/s3_read.py measures the difference).
+READ_BUFFER_BYTES = 8 << 20
 
 
 class StorageError(SovereignError):
     """A storage problem described in one line, without credentials."""
 
 
+# Attempts per S3 request (the first one included) before an error reaches our code. The AWS SDK backs off
+# exponentially between them and retries 503 SlowDown, 500, throttling and connection errors (tests/test_s3_faults.py
+# runs whole pipelines through a proxy that injects them). 10 rides out a few seconds of a struggling endpoint.
+MAX_ATTEMPTS_ENV = "SOVEREIGN_S3_MAX_ATTEMPTS"
+DEFAULT_MAX_ATTEMPTS = 10
+
+
 @dataclass(frozen=True)
 class S3Settings:
     endpoint_url: str | None = None
     region: str | None = None
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
 
     @classmethod
     def from_env(cls, endpoint_url: str | None = None, region: str | None = None) -> S3Settings:
         return cls(
             endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("S3_ENDPOINT_URL"),
             region=region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"),
+            max_attempts=_max_attempts_from_env(),
         )
+
+
+def _max_attempts_from_env() -> int:
+    raw = os.environ.get(MAX_ATTEMPTS_ENV, "")
+    try:
+        return max(1, int(raw)) if raw.strip() else DEFAULT_MAX_ATTEMPTS
+    except ValueError:
+        raise StorageError(f"{MAX_ATTEMPTS_ENV} must be a whole number, got {raw[:20]!r}") from None
 
 
 def is_s3(uri: str) -> bool:
     return uri.startswith("s3://")
 
 
+ENDPOINT_USERINFO_MESSAGE = (
+    "the S3 endpoint URL must not carry credentials (user:secret@host); "
+    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment instead"
+)
+
+
+def has_userinfo(url: str) -> bool:
+    """The URL names a user (and maybe a password) before its host: credentials that would end up in configs and
+    in pyarrow's error messages. Any "@" counts: an endpoint needs none, and AWS secrets hold "/" and "+", so a
+    pasted user:secret@host does not parse as one."""
+    return "@" in url
+
+
 def _s3_filesystem(settings: S3Settings) -> pafs.S3FileSystem:
     kwargs: dict[str, object] = {}
     if settings.endpoint_url:
+        if has_userinfo(settings.endpoint_url):
+            raise StorageError(ENDPOINT_USERINFO_MESSAGE)
         endpoint = settings.endpoint_url
         scheme = "https"
         if "://" in endpoint:
@@ -70,8 +106,155 @@ def _s3_filesystem(settings: S3Settings) -> pafs.S3FileSystem:
         kwargs.update(endpoint_override=endpoint, scheme=scheme)
     if settings.region:
         kwargs["region"] = settings.region
+    kwargs["retry_strategy"] = pafs.AwsDefaultS3RetryStrategy(max_attempts=settings.max_attempts)
     # Credentials: pyarrow reads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / profiles itself.
-    return pafs.S3FileSystem(**kwargs)
+    s3 = pafs.S3FileSystem(**kwargs)
+    return pafs.PyFileSystem(_RetryingReads(s3, settings.max_attempts))
+
+
+class _RetryingReads(pafs.FileSystemHandler):
+    """S3 with a retry around reads. pyarrow 26 fails a ranged GET smaller than the error body it gets back
+    (a 503 SlowDown on a 23-byte Parquet footer read: "Failed to flush response stream", not retried; test:
+    tests/test_s3_faults.py). Everything else is passed through to the S3 filesystem unchanged."""
+
+    def __init__(self, fs: pafs.S3FileSystem, attempts: int) -> None:
+        self.fs = fs
+        self.attempts = attempts
+
+    def __reduce__(self) -> tuple:
+        return (_RetryingReads, (self.fs, self.attempts))
+
+    def get_type_name(self) -> str:
+        return "s3-retrying"
+
+    def normalize_path(self, path: str) -> str:
+        return self.fs.normalize_path(path)
+
+    def equals(self, other: object) -> bool:
+        return isinstance(other, _RetryingReads) and self.fs.equals(other.fs)
+
+    def get_file_info(self, paths: list[str]) -> list[pafs.FileInfo]:
+        return self.fs.get_file_info(paths)
+
+    def get_file_info_selector(self, selector: pafs.FileSelector) -> list[pafs.FileInfo]:
+        return self.fs.get_file_info(selector)
+
+    def create_dir(self, path: str, recursive: bool) -> None:
+        self.fs.create_dir(path, recursive=recursive)
+
+    def delete_dir(self, path: str) -> None:
+        self.fs.delete_dir(path)
+
+    def delete_dir_contents(self, path: str, missing_dir_ok: bool = False) -> None:
+        self.fs.delete_dir_contents(path, missing_dir_ok=missing_dir_ok)
+
+    def delete_root_dir_contents(self) -> None:
+        raise StorageError("refusing to delete a whole bucket's contents")
+
+    def delete_file(self, path: str) -> None:
+        self.fs.delete_file(path)
+
+    def move(self, src: str, dest: str) -> None:
+        self.fs.move(src, dest)
+
+    def copy_file(self, src: str, dest: str) -> None:
+        self.fs.copy_file(src, dest)
+
+    def open_input_stream(self, path: str) -> pa.NativeFile:
+        return pa.PythonFile(_RetryingFile(self.fs, path, self.attempts), mode="r")
+
+    def open_input_file(self, path: str) -> pa.NativeFile:
+        return pa.PythonFile(_RetryingFile(self.fs, path, self.attempts), mode="r")
+
+    def open_output_stream(self, path: str, metadata: dict | None = None) -> pa.NativeFile:
+        return self.fs.open_output_stream(path, metadata=metadata)
+
+    def open_append_stream(self, path: str, metadata: dict | None = None) -> pa.NativeFile:
+        return self.fs.open_append_stream(path, metadata=metadata)
+
+
+_exhausted_reads = 0  # reads in this process that failed after every retry (see read_failures)
+
+
+def read_failures() -> int:
+    """How many object-storage reads in this process failed after every retry. A reader that catches errors to
+    tell bad data from good (ingest) compares it before and after: a storage outage is not bad data, and the unit
+    must fail (and be resumed) instead of recording its unread bytes as `ingest:unreadable-data`."""
+    return _exhausted_reads
+
+
+class _RetryingFile(io.RawIOBase):
+    """A seekable S3 object whose reads are retried (with backoff) when the SDK gives up on a transient error."""
+
+    def __init__(self, fs: pafs.S3FileSystem, path: str, attempts: int) -> None:
+        self._file = fs.open_input_file(path)  # FileNotFoundError surfaces here, unretried
+        self._size = self._file.size()
+        self._pos = 0
+        self._attempts = attempts
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def size(self) -> int:
+        return self._size
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._read_at(self._pos, len(buffer))
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def read(self, n: int = -1) -> bytes:
+        n = self._size - self._pos if n is None or n < 0 else min(n, max(0, self._size - self._pos))
+        data = self._read_at(self._pos, n)
+        self._pos += len(data)
+        return data
+
+    def _read_at(self, offset: int, n: int) -> bytes:
+        if n <= 0:
+            return b""
+        for attempt in range(self._attempts):
+            try:
+                return self._file.read_at(n, offset)
+            except FileNotFoundError:
+                raise
+            except OSError:
+                if attempt + 1 == self._attempts:
+                    global _exhausted_reads
+                    _exhausted_reads += 1
+                    raise
+                time.sleep(min(0.05 * 2**attempt, 5.0))
+        return b""
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def open_random(fs: pafs.FileSystem, path: str) -> BinaryIO:
+    """A seekable file for readers that read small pieces in order and sometimes seek: the OS page cache on local
+    disk, a big read buffer on object storage."""
+    if isinstance(fs, pafs.LocalFileSystem):
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+    return io.BufferedReader(fs.open_input_file(path), buffer_size=READ_BUFFER_BYTES)  # type: ignore[arg-type]
+
+
+def open_sequential(fs: pafs.FileSystem, path: str, compression: str | None = None) -> pa.NativeFile:
+    """A stream read front to back (decompressed when compression is "detect"), in big reads on object storage."""
+    if isinstance(fs, pafs.LocalFileSystem):
+        return fs.open_input_stream(path, compression=compression)
+    return fs.open_input_stream(path, compression=compression, buffer_size=READ_BUFFER_BYTES)
 
 
 def filesystem_for(uri: str, settings: S3Settings | None = None) -> tuple[pafs.FileSystem, str]:
@@ -290,7 +473,7 @@ def parquet_bytes(table: pa.Table) -> bytes:
 def sha256_stream(fs: pafs.FileSystem, path: str) -> tuple[str, int]:
     h = hashlib.sha256()
     n = 0
-    with fs.open_input_stream(path, compression=None) as fh:
+    with open_sequential(fs, path) as fh:
         while chunk := fh.read(1 << 20):
             h.update(chunk)
             n += len(chunk)

@@ -16,13 +16,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipeline import duck
-from pipeline.config import RunConfig
-from pipeline.ingest import WorkUnit, read_unit, scan_host_captures
-from pipeline.sandbox import StageSandbox, sandbox_for
-from pipeline.schema import (
+from sovereign.pipeline import duck
+from sovereign.pipeline.config import RunConfig
+from sovereign.pipeline.ingest import WorkUnit, read_unit, scan_host_captures
+from sovereign.pipeline.sandbox import StageSandbox, sandbox_for
+from sovereign.pipeline.schema import (
     DECISION_SCHEMA,
     DOCUMENT_SCHEMA,
     HOST_EVIDENCE_ORDER,
@@ -30,8 +31,8 @@ from pipeline.schema import (
     MANIFEST_SCHEMA,
     STATUS_KEPT,
 )
-from pipeline.stage_runner import EVIDENCE_FILE, SHARD_KEY, WORK, conform, run_shard_schema, shard_key
-from pipeline.storage import (
+from sovereign.pipeline.stage_runner import EVIDENCE_FILE, SHARD_KEY, WORK, conform, run_shard_schema, shard_key
+from sovereign.pipeline.storage import (
     PARQUET_OPTIONS,
     ROW_GROUP_SIZE,
     S3Settings,
@@ -53,6 +54,12 @@ class TaskContext:
     def store(self) -> Store:
         cfg = self.config()
         return Store(self.run_uri, S3Settings.from_env(cfg.s3.endpoint_url, cfg.s3.region))
+
+
+def store_fs(ctx: TaskContext) -> pafs.FileSystem:
+    """The run store's filesystem, built where it is called: reduces pass this (not the filesystem) to their
+    tasks, so credentials come from each worker's environment and never travel with a task."""
+    return ctx.store().fs
 
 
 def unit_dir(unit: WorkUnit) -> str:
@@ -220,6 +227,46 @@ def _scrub_decision_urls(sandbox: StageSandbox, decisions: list[dict[str, Any]])
         decisions[i]["url"] = url
 
 
+# --- phase 2: the input of a second global stage ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReduceInputTask:
+    shard: str  # the shard key whose documents this task filters
+    unit_keys: tuple[str, ...]
+    columns: tuple[str, ...]  # id, the stage's key columns, the shard key
+    drop_files: tuple[str, ...]  # rels of the earlier reduces' parts for this shard
+    out: str  # rel of the keys file to write
+
+
+def reduce_input_task(ctx: TaskContext, task: ReduceInputTask) -> int:
+    """Keys of one shard's documents that no earlier global stage dropped, sorted by id; returns the rows written
+    (no file when none)."""
+    store = ctx.store()
+    scratch = tempfile.mkdtemp(prefix="sovereign-reduce-input-")
+    try:
+        con = _connect(ctx, scratch)
+        _view(con, store, "units", [f"{WORK}/units/{u}/docs.parquet" for u in task.unit_keys])
+        where = f"{SHARD_KEY} = {sql_string(task.shard)}"
+        if task.drop_files:
+            _view(con, store, "prev", list(task.drop_files))
+            where += " AND id NOT IN (SELECT id FROM prev WHERE drop)"
+        cols = ", ".join(duck.ident(c) for c in task.columns)
+        reader = con.sql(f"SELECT {cols} FROM units WHERE {where} ORDER BY id").to_arrow_reader(ROW_GROUP_SIZE)
+        path = os.path.join(scratch, "keys.parquet")
+        rows = 0
+        with pq.ParquetWriter(path, reader.schema, **PARQUET_OPTIONS) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+        con.close()
+        if rows:
+            store.put_file(path, task.out)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return rows
+
+
 # --- phase 3: shards --------------------------------------------------------------------------------------------
 
 
@@ -227,8 +274,16 @@ def _scrub_decision_urls(sandbox: StageSandbox, decisions: list[dict[str, Any]])
 class ShardTask:
     key: str  # "<lang>/<bucket>"
     unit_keys: tuple[str, ...]
-    reduce_files: tuple[tuple[str, str], ...]  # (stage name, rel path of its reduce output), in stage order
+    # (stage name, rel of that reduce's part for this shard, None when it has none), in stage order
+    reduce_files: tuple[tuple[str, str | None], ...]
     sizes_clusters: bool = False  # a global stage sizes clusters: documents in none get dup_cluster_size 1
+
+
+# An empty REDUCE_SCHEMA relation, for a shard none of whose documents a reduce named.
+_NO_REDUCE_ROWS = (
+    "SELECT NULL::VARCHAR AS id, NULL::BOOLEAN AS drop, NULL::VARCHAR AS reason, NULL::VARCHAR AS evidence, "
+    "NULL::INTEGER AS dup_cluster_size"
+)
 
 
 def shard_rel(key: str) -> str:
@@ -291,7 +346,11 @@ def shard_task(ctx: TaskContext, task: ShardTask) -> dict[str, Any]:
         key = sql_string(task.key)
         joins, drop_stage, drop_reason, drop_evidence, sizes = [], [], [], [], []
         for i, (stage_name, rel) in enumerate(task.reduce_files):
-            _view(con, store, f"r{i}", [rel])
+            # Only this shard's reduce rows: each reduce wrote one part per shard.
+            if rel is not None:
+                _view(con, store, f"r{i}", [rel])
+            else:
+                con.execute(f"CREATE VIEW r{i} AS SELECT * FROM ({_NO_REDUCE_ROWS}) WHERE false")
             joins.append(f"LEFT JOIN r{i} ON r{i}.id = d.id")
             drop_stage.append(f"WHEN r{i}.drop THEN {sql_string(stage_name)}")
             drop_reason.append(f"WHEN r{i}.drop THEN r{i}.reason")

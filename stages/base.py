@@ -21,9 +21,9 @@ from typing import Any, ClassVar
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from pipeline.errors import ConfigError, SovereignError, StageError, format_validation_error
-from pipeline.reduce_ops import REDUCE_SCHEMA, ReduceContext, ReduceOp
-from pipeline.schema import STATUS_DROPPED, evidence_json
+from sovereign.pipeline.errors import ConfigError, SovereignError, StageError, format_validation_error
+from sovereign.pipeline.reduce_ops import REDUCE_SCHEMA, ReduceContext, ReduceOp
+from sovereign.pipeline.schema import STATUS_DROPPED, evidence_json
 
 __all__ = [
     "REDUCE_SCHEMA",

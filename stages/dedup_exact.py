@@ -9,9 +9,9 @@ from typing import ClassVar
 
 import pyarrow as pa
 
-from pipeline.reduce_ops import GroupMin
-from stages.base import GlobalStage, StageParams
-from stages.registry import register
+from sovereign.pipeline.reduce_ops import GroupMin
+from sovereign.stages.base import GlobalStage, StageParams
+from sovereign.stages.registry import register
 
 _SPACE = re.compile(r"\s+")
 KEY = "_dedup_exact_key"

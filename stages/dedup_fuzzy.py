@@ -20,10 +20,10 @@ import pyarrow.compute as pc
 import rensa
 from pydantic import Field
 
-from pipeline.reduce_ops import ConnectedComponents
-from stages import minhash
-from stages.base import Column, GlobalStage, StageParams
-from stages.registry import register
+from sovereign.pipeline.reduce_ops import ConnectedComponents
+from sovereign.stages import minhash
+from sovereign.stages.base import Column, GlobalStage, StageParams
+from sovereign.stages.registry import register
 
 BANDS, SIG, SCORE = "_minhash_bands", "_minhash_sig", "_dedup_score"
 REASON = "duplicate:fuzzy"

@@ -15,9 +15,9 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding, map_encoding_to_html5
 from resiliparse.parse.html import HTMLTree
 
-from stages import boilerplate, html_guard
-from stages.base import DocumentStage, Drop, StageParams
-from stages.registry import register
+from sovereign.stages import boilerplate, html_guard
+from sovereign.stages.base import DocumentStage, Drop, StageParams
+from sovereign.stages.registry import register
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/vnd.wap.xhtml+xml"})
 TEXT_TYPES = frozenset({"text/plain"})

@@ -16,8 +16,8 @@ from typing import Annotated, Any, ClassVar
 import pyarrow as pa
 from pydantic import Field
 
-from stages.base import BatchedDocumentStage, Column, Drop, StageError, StageParams
-from stages.registry import register
+from sovereign.stages.base import BatchedDocumentStage, Column, Drop, StageError, StageParams
+from sovereign.stages.registry import register
 
 MODEL_FILE = "lid.176.ftz"
 _LABEL_PREFIX = "__label__"

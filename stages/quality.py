@@ -25,8 +25,8 @@ import pyarrow as pa
 import yaml
 from pydantic import Field, field_validator
 
-from stages.base import Column, DocumentStage, Drop, StageError, StageParams
-from stages.registry import register
+from sovereign.stages.base import Column, DocumentStage, Drop, StageError, StageParams
+from sovereign.stages.registry import register
 
 STOPWORDS_FILE = "stopwords.yaml"
 
@@ -63,7 +63,7 @@ def bundled_stop_words() -> dict[str, frozenset[str]]:
     """stages/data/stopwords.yaml, parsed once per process."""
     with _LOCK:
         if not _STOPWORDS:
-            raw = (files("stages") / "data" / STOPWORDS_FILE).read_bytes()
+            raw = (files("sovereign.stages") / "data" / STOPWORDS_FILE).read_bytes()
             for lang, words in yaml.safe_load(raw).items():
                 _STOPWORDS[str(lang)] = frozenset(str(w).lower() for w in words)
             _STOPWORDS_SHA256.append(hashlib.sha256(raw).hexdigest())

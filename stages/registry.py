@@ -16,7 +16,7 @@ import re
 from importlib.metadata import entry_points
 from typing import TypeVar
 
-from stages.base import Stage
+from sovereign.stages.base import Stage
 
 ENTRY_POINT_GROUP = "sovereign.stages"
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -50,9 +50,9 @@ def _load(target: str, name: str) -> type[Stage]:
 def _built_in(name: str) -> type[Stage] | None:
     if name not in _REGISTERED and _NAME.fullmatch(name):
         try:
-            importlib.import_module(f"stages.{name}")
+            importlib.import_module(f"sovereign.stages.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"stages.{name}":
+            if exc.name != f"sovereign.stages.{name}":
                 raise  # the stage's module exists but one of its imports is missing: say so
     return _REGISTERED.get(name)
 
@@ -66,7 +66,7 @@ def _plugged_in(name: str) -> type[Stage] | None:
 
 def known_stages() -> list[str]:
     """Every name a config can use (imports the built-in stage modules: for help and error messages)."""
-    import stages
+    import sovereign.stages as stages
 
     for info in pkgutil.iter_modules(stages.__path__):
         if _NAME.fullmatch(info.name):

@@ -45,7 +45,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def demo_crawl(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     """(folder, pages): the synthetic demo crawl, generated once per test session (byte-identical per seed)."""
-    from pipeline.demo import ensure_corpus
+    from sovereign.pipeline.demo import ensure_corpus
 
     corpus = tmp_path_factory.mktemp("demo-crawl")
     ensure_corpus(corpus, DEMO_TEST_PAGES)

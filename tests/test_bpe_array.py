@@ -17,11 +17,16 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
-from pipeline.packs.bpe_array import ArrayBPEEncoder, heap_bpe, merge_words
-from pipeline.packs.bytelevel import UnsupportedTokenizer, bytes_to_unicode, gpt2_split_regex, load_byte_level_bpe
-from pipeline.packs.encoders import EncoderError, HFWordEncoder
-from pipeline.packs.errors import NoDevice
-from pipeline.packs.train import EOD_TOKEN, new_tokenizer
+from sovereign.pipeline.packs.bpe_array import ArrayBPEEncoder, heap_bpe, merge_words
+from sovereign.pipeline.packs.bytelevel import (
+    UnsupportedTokenizer,
+    bytes_to_unicode,
+    gpt2_split_regex,
+    load_byte_level_bpe,
+)
+from sovereign.pipeline.packs.encoders import EncoderError, HFWordEncoder
+from sovereign.pipeline.packs.errors import NoDevice
+from sovereign.pipeline.packs.train import EOD_TOKEN, new_tokenizer
 from tests.helpers.texts import hard_texts, real_texts
 
 
@@ -156,7 +161,7 @@ def test_refuses_what_it_cannot_reproduce(tokenizer_path: Path, tmp_path: Path) 
 
 
 def test_same_program_on_cupy_when_a_gpu_is_present(tokenizer_path: Path) -> None:
-    from pipeline.packs.bpe_array import array_module
+    from sovereign.pipeline.packs.bpe_array import array_module
 
     try:
         cupy = array_module("cuda")

@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import pipeline
-from pipeline.cli import EXIT_VERIFY_FAILED, main
-from pipeline.config import ConfigError, load_config, parse_config
-from pipeline.engine import run_pipeline
-from pipeline.synthetic.hostile_config import (
+from sovereign.pipeline.cli import EXIT_VERIFY_FAILED, main
+from sovereign.pipeline.config import ConfigError, load_config, parse_config
+from sovereign.pipeline.engine import run_pipeline
+from sovereign.pipeline.synthetic.hostile_config import (
     alias_bomb_yaml,
     binary_config,
     deep_yaml,
@@ -47,12 +46,11 @@ def _cli_with_limits(args: list[str], cwd: Path) -> tuple[int, str, int]:
     err_path = cwd / "stderr.txt"
     with open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", *args],
+            [sys.executable, "-m", "sovereign.pipeline.cli", *args],
             cwd=cwd,
             stdout=subprocess.DEVNULL,
             stderr=err,
             preexec_fn=limit,  # noqa: PLW1509 - a resource limit only
-            env={**os.environ, "PYTHONPATH": str(Path(pipeline.__file__).resolve().parents[1])},
         )
         timer = threading.Timer(120, proc.kill)
         timer.start()
@@ -92,7 +90,7 @@ def test_alias_bomb_check_grows_with_the_file_not_the_expansion() -> None:
         for _ in range(3):
             t0 = time.perf_counter()
             with pytest.raises(ConfigError):
-                from pipeline.config import load_yaml_bounded
+                from sovereign.pipeline.config import load_yaml_bounded
 
                 load_yaml_bounded(alias_bomb_yaml(levels).decode(), "bomb")
             runs.append(time.perf_counter() - t0)

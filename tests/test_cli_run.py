@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from sovereign.pipeline.cli import main
 from tests.helpers.warc import german_pages, write_warc
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import ConfigError, load_config
+from sovereign.pipeline.config import ConfigError, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -27,9 +27,9 @@ def test_no_stage_module_imports_an_engine() -> None:
 
 
 def test_global_stages_state_engine_neutral_ops() -> None:
-    from pipeline.reduce_ops import ConnectedComponents, GroupMin
-    from stages.dedup_exact import KEY, ExactDedupStage
-    from stages.dedup_fuzzy import BANDS, SCORE, SIG, FuzzyDedupStage
+    from sovereign.pipeline.reduce_ops import ConnectedComponents, GroupMin
+    from sovereign.stages.dedup_exact import KEY, ExactDedupStage
+    from sovereign.stages.dedup_fuzzy import BANDS, SCORE, SIG, FuzzyDedupStage
 
     assert ExactDedupStage().reduce_op() == GroupMin(key=KEY, reason="duplicate:exact")
     fuzzy = FuzzyDedupStage(verify_threshold=0.8).reduce_op()

@@ -10,11 +10,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.errors import ConfigError
-from pipeline.reduce import duckdb_engine
-from pipeline.reduce_ops import REDUCE_SCHEMA, ReduceContext
-from pipeline.synthetic.neardup_set import generate, pair_scores, shared_paragraphs, synthetic_paragraphs
-from stages.dedup_fuzzy import BANDS, SIG, FuzzyDedupStage
+from sovereign.pipeline.errors import ConfigError
+from sovereign.pipeline.reduce import duckdb_engine
+from sovereign.pipeline.reduce_ops import REDUCE_SCHEMA, ReduceContext
+from sovereign.pipeline.synthetic.neardup_set import generate, pair_scores, shared_paragraphs, synthetic_paragraphs
+from sovereign.stages.dedup_fuzzy import BANDS, SIG, FuzzyDedupStage
 from tests.helpers.shared import shared_path
 
 

@@ -6,10 +6,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.reduce import duckdb_engine
-from pipeline.reduce_ops import REDUCE_SCHEMA, ReduceContext
-from pipeline.synthetic.neardup_set import generate, synthetic_paragraphs
-from stages.dedup_fuzzy import FuzzyDedupStage
+from sovereign.pipeline.reduce import duckdb_engine
+from sovereign.pipeline.reduce_ops import REDUCE_SCHEMA, ReduceContext
+from sovereign.pipeline.synthetic.neardup_set import generate, synthetic_paragraphs
+from sovereign.stages.dedup_fuzzy import FuzzyDedupStage
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def keys_and_local(tmp_path_factory: pytest.TempPathFactory) -> tuple[FuzzyDedup
 
 
 def test_spark_reduce_matches_local(spark, keys_and_local) -> None:
-    from pipeline.reduce import spark_engine
+    from sovereign.pipeline.reduce import spark_engine
 
     stage, ctx, local = keys_and_local
     table = spark_engine.reduce(spark, stage.reduce_op(), ctx)
@@ -39,7 +39,7 @@ def test_spark_reduce_matches_local(spark, keys_and_local) -> None:
 
 
 def test_ray_reduce_matches_local(ray_local, keys_and_local) -> None:
-    from pipeline.reduce import ray_engine
+    from sovereign.pipeline.reduce import ray_engine
 
     stage, ctx, local = keys_and_local
     table = ray_engine.reduce(stage.reduce_op(), ctx)

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from pipeline.synthetic import expectations
-from pipeline.synthetic import identifiers as ids
-from pipeline.synthetic.banks import COUNTRY
-from pipeline.synthetic.crawl import N_FILES, generate_demo_corpus
-from pipeline.synthetic.expectations import demo_article_texts, demo_expectations
-from pipeline.synthetic.hosts import LICENCE_URLS
-from pipeline.synthetic.plan import DEFAULT_PAGES, DEFAULT_SEED, MIN_PAGES
-from pipeline.synthetic.similarity import shingle_jaccard
+from sovereign.pipeline.synthetic import expectations
+from sovereign.pipeline.synthetic import identifiers as ids
+from sovereign.pipeline.synthetic.banks import COUNTRY
+from sovereign.pipeline.synthetic.crawl import N_FILES, generate_demo_corpus
+from sovereign.pipeline.synthetic.expectations import demo_article_texts, demo_expectations
+from sovereign.pipeline.synthetic.hosts import LICENCE_URLS
+from sovereign.pipeline.synthetic.plan import DEFAULT_PAGES, DEFAULT_SEED, MIN_PAGES
+from sovereign.pipeline.synthetic.similarity import shingle_jaccard
 
 SEED = DEFAULT_SEED
 

@@ -14,10 +14,10 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.demo import demo_config
-from pipeline.engine import run_pipeline
-from pipeline.synthetic.expectations import demo_expectations
-from stages.pii.entities import DEFAULT_ENTITIES
+from sovereign.pipeline.demo import demo_config
+from sovereign.pipeline.engine import run_pipeline
+from sovereign.pipeline.synthetic.expectations import demo_expectations
+from sovereign.stages.pii.entities import DEFAULT_ENTITIES
 from tests.helpers.evidence_doc import documented, problems
 from tests.helpers.outputs import texts_of
 

@@ -15,11 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipeline.audit import verify_run
-from pipeline.config import parse_config
-from pipeline.engine import RunError, run_pipeline
-from pipeline.lock import RunLock, RunLocked
-from pipeline.storage import Store
+from sovereign.pipeline.audit import verify_run
+from sovereign.pipeline.config import parse_config
+from sovereign.pipeline.engine import RunError, run_pipeline
+from sovereign.pipeline.lock import RunLock, RunLocked
+from sovereign.pipeline.storage import Store
 from tests.helpers.warc import german_pages, html_page, write_warc
 
 STAGES = [{"name": "extract"}, {"name": "dedup_exact"}]
@@ -175,7 +175,7 @@ def test_verify_catches_one_flipped_byte(bad_run: Path, tmp_path: Path, target: 
     else:
         assert any("run.json" in p for p in problems)
     cli = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "audit", "verify", str(copy)], capture_output=True, text=True
+        [sys.executable, "-m", "sovereign.pipeline.cli", "audit", "verify", str(copy)], capture_output=True, text=True
     )
     assert cli.returncode != 0 and "FAIL" in cli.stderr
 
@@ -193,7 +193,9 @@ def test_second_live_run_refuses(tmp_path: Path, bad_inputs: Path) -> None:
         with pytest.raises(RunLocked, match="in use by another live run"):
             run_pipeline(cfg)
         cli = subprocess.run(
-            [sys.executable, "-m", "pipeline.cli", "run", _write_cfg(tmp_path, cfg)], capture_output=True, text=True
+            [sys.executable, "-m", "sovereign.pipeline.cli", "run", _write_cfg(tmp_path, cfg)],
+            capture_output=True,
+            text=True,
         )
         assert cli.returncode == 1
         assert "in use by another live run" in cli.stderr and "Traceback" not in cli.stderr
@@ -217,7 +219,7 @@ def test_sigkill_then_resume_gives_identical_bytes(tmp_path: Path) -> None:
 
     out = tmp_path / "killed"
     cfg_path = _write_cfg(tmp_path, parse_config(_config([str(inputs / "*.warc.gz")], out, executor={"workers": 1})))
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", cfg_path], stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", "sovereign.pipeline.cli", "run", cfg_path], stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while time.time() < deadline and not list((out / "_work" / "units").glob("*/done.json")):
         time.sleep(0.05)
@@ -251,7 +253,7 @@ def test_a_copied_input_file_keeps_distinct_ids(tmp_path: Path) -> None:
 
 
 def test_manifest_parts_are_sorted_id_ranges(tmp_path: Path) -> None:
-    from pipeline.tasks import manifest_part_of
+    from sovereign.pipeline.tasks import manifest_part_of
 
     src = tmp_path / "in"
     src.mkdir()

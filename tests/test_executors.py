@@ -10,12 +10,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.audit import verify_run
-from pipeline.config import ExecutorSpec
-from pipeline.demo import demo_config
-from pipeline.engine import run_pipeline
-from pipeline.executors import Executor, LocalExecutor, make_executor
-from pipeline.reduce_ops import REDUCE_SCHEMA, GroupMin, ReduceContext
+from sovereign.pipeline.audit import verify_run
+from sovereign.pipeline.config import ExecutorSpec
+from sovereign.pipeline.demo import demo_config
+from sovereign.pipeline.engine import run_pipeline
+from sovereign.pipeline.executors import Executor, LocalExecutor, make_executor
+from sovereign.pipeline.reduce.common import read_parts
+from sovereign.pipeline.reduce_ops import REDUCE_SCHEMA, GroupMin, ReduceContext
 
 DEMO_PAGES = 160  # small enough for CI's 2 cores, large enough to hold every planted case
 
@@ -61,7 +62,7 @@ def test_local_is_deterministic_across_worker_counts(local_run: Path, corpus: Pa
     cfg = demo_config(tmp_path, executor="local", pages=DEMO_PAGES, corpus=corpus)
     data = cfg.model_dump(mode="json")
     data["executor"]["workers"] = 1
-    from pipeline.config import parse_config
+    from sovereign.pipeline.config import parse_config
 
     run_pipeline(parse_config(data))
     assert _outputs(tmp_path / "run") == _outputs(local_run)
@@ -86,7 +87,8 @@ def _group_min(executor: Executor, tmp_path: Path) -> pa.Table:
         t = pa.table({"id": part, "_k": [GROUP_KEYS[d] for d in part], "text": ["x"] * len(part)})
         pq.write_table(t, tmp_path / f"k{i}.parquet")
     ctx = ReduceContext([str(tmp_path / "k0.parquet"), str(tmp_path / "k1.parquet")], str(tmp_path), 128)
-    return executor.reduce(GroupMin(key="_k", reason="duplicate:exact"), ctx)
+    parts = executor.reduce(GroupMin(key="_k", reason="duplicate:exact"), ctx)  # files, written by the workers
+    return read_parts(parts, ctx.filesystem())
 
 
 def _check_group_min(table: pa.Table) -> None:

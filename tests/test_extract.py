@@ -11,12 +11,12 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from pipeline.errors import ConfigError
-from pipeline.ingest import WorkUnit, read_unit
-from pipeline.schema import DOCUMENT_SCHEMA, STATUS_QUARANTINED, document_id
-from pipeline.stage_runner import run_batch
-from stages.extract import ExtractStage, decode
-from stages.registry import stage_class
+from sovereign.pipeline.errors import ConfigError
+from sovereign.pipeline.ingest import WorkUnit, read_unit
+from sovereign.pipeline.schema import DOCUMENT_SCHEMA, STATUS_QUARANTINED, document_id
+from sovereign.pipeline.stage_runner import run_batch
+from sovereign.stages.extract import ExtractStage, decode
+from sovereign.stages.registry import stage_class
 from tests.helpers.shared import shared_data_dir, shared_path
 
 WARC = ("warc", "trafilatura-dev-00.warc.gz")

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from pipeline.synthetic import hostile_html as hh
-from stages import html_guard
-from stages.extract import ExtractStage
+from sovereign.pipeline.synthetic import hostile_html as hh
+from sovereign.stages import html_guard
+from sovereign.stages.extract import ExtractStage
 from tests.helpers.rights import run_stage
 from tests.helpers.warc import rec
 

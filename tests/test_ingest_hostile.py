@@ -15,10 +15,15 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.audit import verify_run
-from pipeline.config import parse_config
-from pipeline.engine import run_pipeline
-from pipeline.synthetic.hostile_ingest import jsonl_deep_line, warc_big_robots, warc_gzip_bomb, warc_lying_length
+from sovereign.pipeline.audit import verify_run
+from sovereign.pipeline.config import parse_config
+from sovereign.pipeline.engine import run_pipeline
+from sovereign.pipeline.synthetic.hostile_ingest import (
+    jsonl_deep_line,
+    warc_big_robots,
+    warc_gzip_bomb,
+    warc_lying_length,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,7 +86,8 @@ def _peak_rss_mb(inputs: list[Path], out: Path, stages: str, tmp: Path) -> float
     )
     probe = (
         "import resource, subprocess, sys\n"
-        f"p = subprocess.run([sys.executable, '-m', 'pipeline.cli', 'run', {str(cfg)!r}], capture_output=True)\n"
+        "p = subprocess.run([sys.executable, '-m', 'sovereign.pipeline.cli', 'run', "
+        f"{str(cfg)!r}], capture_output=True)\n"
         "assert p.returncode == 0, p.stderr.decode()[-2000:]\n"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )

@@ -10,9 +10,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.config import parse_config
-from pipeline.engine import run_pipeline
-from pipeline.schema import document_id
+from sovereign.pipeline.config import parse_config
+from sovereign.pipeline.engine import run_pipeline
+from sovereign.pipeline.schema import document_id
 
 TEXT = "Die Verwaltung veröffentlicht regelmäßig Berichte über ihre Arbeit und die Verwendung der Mittel. "
 
@@ -76,13 +76,25 @@ def test_cli_overrides_and_summary(tmp_path: Path) -> None:
     )
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", str(cfg), "--input", str(src / "notes.jsonl"), "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "sovereign.pipeline.cli",
+            "run",
+            str(cfg),
+            "--input",
+            str(src / "notes.jsonl"),
+            "--out",
+            str(out),
+        ],
         capture_output=True,
         text=True,
     )
     assert proc.returncode == 0, proc.stderr
     assert "input records" in proc.stdout and "kept" in proc.stdout and "MB/s" in proc.stdout
     assert (out / "_SUCCESS").exists()
-    missing = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(cfg)], capture_output=True, text=True)
+    missing = subprocess.run(
+        [sys.executable, "-m", "sovereign.pipeline.cli", "run", str(cfg)], capture_output=True, text=True
+    )
     assert missing.returncode == 1
     assert "no input files match /nonexistent/*.warc.gz" in missing.stderr and "Traceback" not in missing.stderr

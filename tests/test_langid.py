@@ -9,11 +9,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from pipeline.errors import ConfigError
-from pipeline.schema import DOCUMENT_SCHEMA, STATUS_DROPPED
-from stages.base import safe_error
-from stages.langid import LanguageIdStage, default_model_path, load_model
-from stages.registry import build_stage
+from sovereign.pipeline.errors import ConfigError
+from sovereign.pipeline.schema import DOCUMENT_SCHEMA, STATUS_DROPPED
+from sovereign.stages.base import safe_error
+from sovereign.stages.langid import LanguageIdStage, default_model_path, load_model
+from sovereign.stages.registry import build_stage
 from tests.helpers.shared import shared_path
 
 

@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 from tokenizers import Tokenizer
 
-from pipeline.packs import find_documents, verify_packs
-from pipeline.packs.cli import pack, tokenizer
-from pipeline.schema import document_id
+from sovereign.pipeline.packs import find_documents, verify_packs
+from sovereign.pipeline.packs.cli import pack, tokenizer
+from sovereign.pipeline.schema import document_id
 from tests.helpers.shared import shared_path
 from tests.helpers.texts import hard_texts, real_texts
 
@@ -226,10 +226,10 @@ def test_clear_errors(run_dir: Path, tokenizer_file: Path, tmp_path: Path) -> No
 def test_demo_run_train_pack_then_audit_verify(tmp_path: Path) -> None:
     """A real pipeline run (the demo crawl through every stage), then the commands a user types: tokenizer train,
     pack, audit verify (which re-verifies every pack under RUN/packs); a damaged pack fails the audit."""
-    from pipeline.audit import verify_run
-    from pipeline.cli import main
-    from pipeline.demo import demo_config
-    from pipeline.engine import run_pipeline
+    from sovereign.pipeline.audit import verify_run
+    from sovereign.pipeline.cli import main
+    from sovereign.pipeline.demo import demo_config
+    from sovereign.pipeline.engine import run_pipeline
 
     run_pipeline(demo_config(tmp_path, pages=150))
     run = tmp_path / "run"
@@ -266,7 +266,7 @@ BEFORE_PACK_JSON_SHA256 = "0425c998a01b607ade3f3f7b43e47dc6fd103bb5f18f6b0a66578
 def test_pack_bytes_unchanged_since_before_executor_tasks(
     run_dir: Path, tokenizer_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_rows: int
 ) -> None:
-    from pipeline.packs import pack as pack_module
+    from sovereign.pipeline.packs import pack as pack_module
 
     monkeypatch.setattr(pack_module, "CHUNK_ROWS", chunk_rows)
     _pack(run_dir, tokenizer_file, tmp_path / "p")
@@ -286,8 +286,8 @@ def test_interrupted_pack_resumes_skipping_finished_work(
 ) -> None:
     """A pack that dies mid-way leaves its finished segments and parts; the same command then skips them (their
     files are not rewritten: same inode) and the result is byte-identical to an uninterrupted pack."""
-    from pipeline.packs import pack as pack_module
-    from pipeline.packs import tasks
+    from sovereign.pipeline.packs import pack as pack_module
+    from sovereign.pipeline.packs import tasks
 
     out = tmp_path / "p"
     calls = {"encode": 0, "part": 0}
@@ -339,9 +339,9 @@ def test_interrupted_pack_resumes_skipping_finished_work(
 
 
 def test_pack_errors_are_sovereign_errors_and_commands_are_registered() -> None:
-    from pipeline.cli import main
-    from pipeline.errors import SovereignError
-    from pipeline.packs.errors import EncoderError, NoDevice, PackError, UnsupportedTokenizer
+    from sovereign.pipeline.cli import main
+    from sovereign.pipeline.errors import SovereignError
+    from sovereign.pipeline.packs.errors import EncoderError, NoDevice, PackError, UnsupportedTokenizer
 
     assert all(issubclass(e, SovereignError) for e in (PackError, EncoderError, NoDevice, UnsupportedTokenizer))
     assert {"pack", "tokenizer"} <= set(main.commands)

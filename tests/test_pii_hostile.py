@@ -19,8 +19,8 @@ import yaml
 from presidio_analyzer import Pattern
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
-from pipeline.stage_runner import run_batch
-from pipeline.synthetic.hostile_pii import (
+from sovereign.pipeline.stage_runner import run_batch
+from sovereign.pipeline.synthetic.hostile_pii import (
     EMAIL,
     SEEDED,
     adversarial_email_runs,
@@ -28,13 +28,13 @@ from pipeline.synthetic.hostile_pii import (
     email_flood_text,
     pii_url,
 )
-from stages.pii import PiiStage
-from stages.pii.engine import Found
-from stages.pii.guard import DETECTOR_TIMEOUT, set_regex_timeout
-from stages.pii.recognizers import CATALOGUE
-from stages.pii.recognizers.email import LINEAR_EMAIL
-from stages.pii.stage import resolve
-from stages.registry import build_stage
+from sovereign.stages.pii import PiiStage
+from sovereign.stages.pii.engine import Found
+from sovereign.stages.pii.guard import DETECTOR_TIMEOUT, set_regex_timeout
+from sovereign.stages.pii.recognizers import CATALOGUE
+from sovereign.stages.pii.recognizers.email import LINEAR_EMAIL
+from sovereign.stages.pii.stage import resolve
+from sovereign.stages.registry import build_stage
 from tests.helpers.outputs import texts_of
 from tests.helpers.warc import html_page, write_warc
 
@@ -207,7 +207,7 @@ def test_url_query_fragment_and_path_are_scrubbed(stage: PiiStage) -> None:
 
 
 def test_scrub_url_is_public_and_drops_userinfo() -> None:
-    from stages.pii import scrub_url
+    from sovereign.stages.pii import scrub_url
 
     assert scrub_url("https://anna:geheim@www.example.de/a?x=1") == "https://www.example.de/a?x=1"
     assert scrub_url("https://www.example.de/a?m=anna%40example.de") == "https://www.example.de/a?m=<EMAIL>"
@@ -234,7 +234,10 @@ def test_hostile_page_and_url_leak_nothing_through_a_run(tmp_path: Path) -> None
     cfg_path = tmp_path / "run.yaml"
     cfg_path.write_text(yaml.safe_dump(cfg))
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", str(cfg_path)], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "sovereign.pipeline.cli", "run", str(cfg_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     run = tmp_path / "run"
@@ -257,8 +260,8 @@ def test_urls_of_documents_dropped_before_the_pii_stage_are_scrubbed_in_the_mani
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    from pipeline.config import parse_config
-    from pipeline.engine import run_pipeline
+    from sovereign.pipeline.config import parse_config
+    from sovereign.pipeline.engine import run_pipeline
     from tests.helpers.warc import response
 
     url = pii_url(2)
@@ -286,7 +289,7 @@ def test_urls_of_documents_dropped_before_the_pii_stage_are_scrubbed_in_the_mani
     for value in SEEDED:
         for variant in _variants(value):
             assert not [h[:80] for h in haystack if variant in h], "seeded value found in the manifest"
-    from pipeline.explain import explain
+    from sovereign.pipeline.explain import explain
 
     told = explain(str(tmp_path / "run"), url)  # the original URL still finds the scrubbed row
     assert "x-robots-tag" in told and not any(v in told for value in SEEDED for v in _variants(value))

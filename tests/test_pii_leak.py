@@ -13,8 +13,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
-from pipeline.synthetic.banks import load_bank
-from pipeline.synthetic.pii_evalset import gen_de_tax_id, gen_fr_nir, gen_iban, gen_pl_pesel
+from sovereign.pipeline.synthetic.banks import load_bank
+from sovereign.pipeline.synthetic.pii_evalset import gen_de_tax_id, gen_fr_nir, gen_iban, gen_pl_pesel
 from tests.helpers.outputs import texts_of
 from tests.helpers.warc import html_page, write_warc
 
@@ -68,7 +68,10 @@ def test_seeded_pii_never_reaches_outputs_or_logs(tmp_path: Path) -> None:
     cfg_path = tmp_path / "run.yaml"
     cfg_path.write_text(yaml.safe_dump(cfg))
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", str(cfg_path)], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "sovereign.pipeline.cli", "run", str(cfg_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     run = tmp_path / "run"

@@ -10,12 +10,12 @@ from collections import defaultdict
 import pytest
 from presidio_analyzer import EntityRecognizer
 
-from pipeline.synthetic.pii_evalset import generate
-from stages.pii.engine import PiiEngine
-from stages.pii.prefilter import ascii_digits_only, candidate_windows
-from stages.pii.recognizers import CATALOGUE, DEFAULT_ENTITIES, build_phone
-from stages.pii.recognizers.phone import CandidatePhoneRecognizer, scan_snippet
-from stages.pii.stage import PiiStage, resolve
+from sovereign.pipeline.synthetic.pii_evalset import generate
+from sovereign.stages.pii.engine import PiiEngine
+from sovereign.stages.pii.prefilter import ascii_digits_only, candidate_windows
+from sovereign.stages.pii.recognizers import CATALOGUE, DEFAULT_ENTITIES, build_phone
+from sovereign.stages.pii.recognizers.phone import CandidatePhoneRecognizer, scan_snippet
+from sovereign.stages.pii.stage import PiiStage, resolve
 from tests.helpers.shared import shared_data_dir
 
 SHARED = shared_data_dir() / "conformance"

@@ -10,11 +10,11 @@ import pyarrow as pa
 import pytest
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer
 
-from pipeline.synthetic.pii_evalset import CHECKSUM_ENTITIES, gen_de_tax_id, gen_iban, generate, score
-from stages.base import safe_error
-from stages.pii import PiiStage
-from stages.pii.stage import country_of, resolve
-from stages.registry import build_stage, stage_class
+from sovereign.pipeline.synthetic.pii_evalset import CHECKSUM_ENTITIES, gen_de_tax_id, gen_iban, generate, score
+from sovereign.stages.base import safe_error
+from sovereign.stages.pii import PiiStage
+from sovereign.stages.pii.stage import country_of, resolve
+from sovereign.stages.registry import build_stage, stage_class
 
 TEXT = (
     "Sehr geehrte Damen und Herren, meine Steuer-ID ist {tax}. Sie erreichen mich unter Tel. 030 12345678 "

@@ -10,11 +10,11 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from pipeline.errors import ConfigError
-from pipeline.schema import DOCUMENT_SCHEMA, STATUS_DROPPED
-from stages.base import Drop, StageError, safe_error
-from stages.langid import LanguageIdStage
-from stages.quality import RULES, QualityStage, Thresholds, compute_signals
+from sovereign.pipeline.errors import ConfigError
+from sovereign.pipeline.schema import DOCUMENT_SCHEMA, STATUS_DROPPED
+from sovereign.stages.base import Drop, StageError, safe_error
+from sovereign.stages.langid import LanguageIdStage
+from sovereign.stages.quality import RULES, QualityStage, Thresholds, compute_signals
 from tests.helpers.shared import shared_path
 
 EU24 = "bg cs da de el en es et fi fr ga hr hu it lt lv mt nl pl pt ro sk sl sv".split()

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.synthetic import hostile_regex
-from pipeline.synthetic.hostile_regex import SIZES, best_time, discover_patterns, measure_growth
+from sovereign.pipeline.synthetic import hostile_regex
+from sovereign.pipeline.synthetic.hostile_regex import SIZES, best_time, discover_patterns, measure_growth
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_RATIO = 64.0  # time(32k) / time(2k): linear is 16, quadratic 256
@@ -29,20 +29,21 @@ PATTERNS, IMPORT_FAILED = discover_patterns()
 
 # Patterns not timed as free-standing regexes, each with why: the input is bounded or trusted, or the pattern only
 # runs through a helper that bounds the scan (and that helper is timed below instead).
+S, P = "sovereign.stages.", "sovereign.pipeline."
 NOT_FREE_STANDING = {
-    "pipeline.synthetic.hostile_stages._BACKTRACK": "deliberately catastrophic: the sandbox tests' stalling stage",
-    "stages.boilerplate._TAG": "only via boilerplate._strip_tags (scan cut at the last '>'), timed below",
-    "stages.boilerplate._LI_SPLIT": "only via boilerplate._split_items (scan cut at the last '>'), timed below",
-    "stages.boilerplate._ANCHOR_OPEN": "only via boilerplate._anchor_texts (scan cut at the last '>'), timed below",
-    "stages.rights.redact._AT_WORD": "runs on at most redact._WINDOW (400) characters of an evidence value",
-    "stages.rights.redact._PARTIAL_TAIL": "runs on at most redact._WINDOW (400) characters of an evidence value",
-    "stages.rights.redact._DIGIT_RUN": "runs on at most redact._WINDOW (400) characters of an evidence value",
+    P + "synthetic.hostile_stages._BACKTRACK": "deliberately catastrophic: the sandbox tests' stalling stage",
+    S + "boilerplate._TAG": "only via boilerplate._strip_tags (scan cut at the last '>'), timed below",
+    S + "boilerplate._LI_SPLIT": "only via boilerplate._split_items (scan cut at the last '>'), timed below",
+    S + "boilerplate._ANCHOR_OPEN": "only via boilerplate._anchor_texts (scan cut at the last '>'), timed below",
+    S + "rights.redact._AT_WORD": "runs on at most redact._WINDOW (400) characters of an evidence value",
+    S + "rights.redact._PARTIAL_TAIL": "runs on at most redact._WINDOW (400) characters of an evidence value",
+    S + "rights.redact._DIGIT_RUN": "runs on at most redact._WINDOW (400) characters of an evidence value",
 }
 # Patterns only ever used anchored (``.match``) on untrusted text: a scan from every position never happens.
 MATCH_ONLY = {
-    "stages.pii.stage._PLAIN_URL": "_host(): .match on a document URL",
-    "stages.boilerplate._WORD_AT": "_is_furniture(): .match at positions it visits once",
-    "stages.boilerplate._WORDS_BY_LENGTH": "_is_furniture(): .match with endpos, each literal of one length",
+    "sovereign.stages.pii.stage._PLAIN_URL": "_host(): .match on a document URL",
+    "sovereign.stages.boilerplate._WORD_AT": "_is_furniture(): .match at positions it visits once",
+    "sovereign.stages.boilerplate._WORDS_BY_LENGTH": "_is_furniture(): .match with endpos, each literal of one length",
 }
 
 
@@ -53,8 +54,8 @@ def _match_only(name: str) -> bool:
 def test_discovery_sees_every_module():
     assert IMPORT_FAILED == {}, f"modules that did not import, so their patterns went unchecked: {IMPORT_FAILED}"
     assert len(PATTERNS) >= 30
-    assert "stages.boilerplate._LEAD_RE" in PATTERNS  # the walk reaches stage modules ...
-    assert "stages.quality._HAS_LETTER" in PATTERNS  # ... and patterns kept as bound methods (``.search``)
+    assert "sovereign.stages.boilerplate._LEAD_RE" in PATTERNS  # the walk reaches stage modules ...
+    assert "sovereign.stages.quality._HAS_LETTER" in PATTERNS  # ... and patterns kept as bound methods (``.search``)
     for name in NOT_FREE_STANDING:
         assert name in PATTERNS, f"allow-list entry for a pattern that no longer exists: {name}"
     for name in MATCH_ONLY:
@@ -92,7 +93,7 @@ def _ratio(fn, make) -> float:
 
 @pytest.mark.parametrize("helper", ["_strip_tags", "_split_items", "_anchor_texts", "_is_furniture"])
 def test_boilerplate_helpers_grow_linearly(helper):
-    from stages import boilerplate
+    from sovereign.stages import boilerplate
 
     fn = getattr(boilerplate, helper)
     shapes = {
@@ -116,8 +117,8 @@ def test_furniture_line_does_not_stall_extract():
     code = textwrap.dedent(
         """
         import json, time
-        from stages.extract import ExtractStage
-        from pipeline.synthetic.hostile_regex import best_time, repeated_word
+        from sovereign.stages.extract import ExtractStage
+        from sovereign.pipeline.synthetic.hostile_regex import best_time, repeated_word
         stage = ExtractStage()
         out = {}
         for n in (24, 2000, 32000):

@@ -10,12 +10,12 @@ import os
 import pytest
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from stages.rights.aipref import parse_content_usage
-from stages.rights.html import parse_html
-from stages.rights.licences import LicenceMatcher, parse_cc_url
-from stages.rights.policy import load_policy, load_registry
-from stages.rights.robots import RobotsFile, decode_robots
-from stages.rights.tdmrep import TdmRepFile, combine, from_header, from_meta
+from sovereign.stages.rights.aipref import parse_content_usage
+from sovereign.stages.rights.html import parse_html
+from sovereign.stages.rights.licences import LicenceMatcher, parse_cc_url
+from sovereign.stages.rights.policy import load_policy, load_registry
+from sovereign.stages.rights.robots import RobotsFile, decode_robots
+from sovereign.stages.rights.tdmrep import TdmRepFile, combine, from_header, from_meta
 from tests.helpers.shared import shared_path
 
 # google/robotstxt cases where protego (and so we) deliberately differ, with why:

@@ -7,11 +7,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.config import ConfigError, parse_config
-from pipeline.engine import run_pipeline
-from pipeline.explain import explain
-from stages.rights import RightsStage
-from stages.rights.policy import DEFAULT_POLICY, load_policy
+from sovereign.pipeline.config import ConfigError, parse_config
+from sovereign.pipeline.engine import run_pipeline
+from sovereign.pipeline.explain import explain
+from sovereign.stages.rights import RightsStage
+from sovereign.stages.rights.policy import DEFAULT_POLICY, load_policy
 from tests.helpers.warc import PARAGRAPH, html_page, rec, robots, warc_bytes
 
 CC_BY = '<link rel="license" href="https://creativecommons.org/licenses/by/4.0/">'

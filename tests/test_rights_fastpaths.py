@@ -12,9 +12,9 @@ import lxml.html
 import pytest
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from stages.rights.html import _HOSTS, parse_html
-from stages.rights.licences import LicenceMatcher
-from stages.rights.policy import load_registry
+from sovereign.stages.rights.html import _HOSTS, parse_html
+from sovereign.stages.rights.licences import LicenceMatcher
+from sovereign.stages.rights.policy import load_registry
 from tests.helpers.shared import shared_path
 
 # The selection parse_html made before, with lxml.html and one XPath: the oracle for the new walk.
@@ -51,7 +51,7 @@ HARD_HTML = [
 
 def _old_signals(raw: bytes, charset: str | None = None) -> tuple:
     """parse_html as it was: lxml.html, the XPath, the same reading of each element."""
-    from stages.rights.html import _LICENCE_META, _LICENCE_PROPS, _jsonld_licences
+    from sovereign.stages.rights.html import _LICENCE_META, _LICENCE_PROPS, _jsonld_licences
 
     metas: dict[str, list[str]] = {}
     links: list[tuple[str, str, str]] = []

@@ -15,8 +15,8 @@ from urllib.parse import quote
 import pyarrow.parquet as pq
 import yaml
 
-from pipeline.explain import explain
-from pipeline.synthetic.hostile_rights import (
+from sovereign.pipeline.explain import explain
+from sovereign.pipeline.synthetic.hostile_rights import (
     EMAIL,
     IBAN,
     PHONE,
@@ -28,8 +28,8 @@ from pipeline.synthetic.hostile_rights import (
     random_tdmrep,
     warc_bytes,
 )
-from stages.rights.redact import REDACTED, shape
-from stages.rights.tdmrep import TdmRepFile
+from sovereign.stages.rights.redact import REDACTED, shape
+from sovereign.stages.rights.tdmrep import TdmRepFile
 from tests.helpers.outputs import texts_of
 
 # Every form a seeded value could take in an output: as sent, without blanks, percent-encoded.
@@ -37,7 +37,9 @@ VARIANTS = sorted({v for s in SEEDED for v in (s, s.replace(" ", ""), quote(s), 
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "sovereign.pipeline.cli", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_personal_data_in_rights_signals_reaches_no_output_and_decisions_hold(tmp_path: Path) -> None:
@@ -160,8 +162,8 @@ def test_tdmrep_index_gives_the_linear_scans_verdicts() -> None:
 def test_tdmrep_file_cut_at_the_capture_cap_fails_closed(tmp_path: Path) -> None:
     """A tdmrep.json over the ingest's 1 MiB cap whose reservation sits past the cut: reading the first MiB only, as
     'unreadable = protocol not implemented', would keep a reserved page. It is dropped instead."""
-    from pipeline.ingest import CAPTURE_MAX_BYTES
-    from pipeline.synthetic.hostile_rights import Page, many_rules_tdmrep, warc_bytes
+    from sovereign.pipeline.ingest import CAPTURE_MAX_BYTES
+    from sovereign.pipeline.synthetic.hostile_rights import Page, many_rules_tdmrep, warc_bytes
 
     body = many_rules_tdmrep(40_000)  # the catch-all reservation is the last rule
     assert len(body) > CAPTURE_MAX_BYTES["tdmrep"]
@@ -180,7 +182,7 @@ def test_tdmrep_file_cut_short_in_the_crawl_fails_closed(tmp_path: Path) -> None
     """A tdmrep.json record whose block ends before its Content-Length (the crawl lost the rest): the capture is
     kept as evidence, so it must say it is truncated, else its broken JSON reads as 'protocol not implemented' and
     pages the lost rules reserve are kept."""
-    from pipeline.synthetic.hostile_ingest import _record, page
+    from sovereign.pipeline.synthetic.hostile_ingest import _record, page
 
     host = "https://kurz.beispiel.de"
     rules = json.dumps([{"location": "/anders/", "tdm-reservation": 0}, {"location": "/", "tdm-reservation": 1}])
@@ -199,8 +201,8 @@ def test_tdmrep_file_cut_short_in_the_crawl_fails_closed(tmp_path: Path) -> None
 
 def _manifest_of_run(tmp_path: Path, crawl: bytes) -> dict[str, dict]:
     """Manifest rows by URL of an extract + rights run over one WARC file."""
-    from pipeline.config import parse_config
-    from pipeline.engine import run_pipeline
+    from sovereign.pipeline.config import parse_config
+    from sovereign.pipeline.engine import run_pipeline
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "crawl.warc.gz").write_bytes(crawl)

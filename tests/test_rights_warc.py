@@ -8,9 +8,9 @@ import json
 
 import pyarrow as pa
 
-from pipeline.schema import DOCUMENT_SCHEMA
-from stages.base import HostEvidence
-from stages.rights import RightsStage, host_evidence_table
+from sovereign.pipeline.schema import DOCUMENT_SCHEMA
+from sovereign.stages.base import HostEvidence
+from sovereign.stages.rights import RightsStage, host_evidence_table
 from tests.helpers.rights import ingest_warc, run_stage
 from tests.helpers.warc import rec, robots, warc_bytes
 

@@ -17,9 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipeline.audit import verify_run
-from pipeline.config import parse_config
-from pipeline.engine import RunError, run_pipeline
+from sovereign.pipeline.audit import verify_run
+from sovereign.pipeline.config import parse_config
+from sovereign.pipeline.engine import RunError, run_pipeline
 from tests.helpers.warc import german_pages, write_warc
 
 STAGES = [{"name": "extract"}, {"name": "dedup_exact"}]
@@ -188,7 +188,7 @@ def test_workers_die_with_a_sigkilled_driver(tmp_path: Path) -> None:
     cfg_path = tmp_path / "cfg.yaml"
     cfg_path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
     driver = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "run", str(cfg_path)],
+        [sys.executable, "-m", "sovereign.pipeline.cli", "run", str(cfg_path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group: every worker and stage process inherits it

@@ -4,71 +4,36 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.audit import verify_run
-from pipeline.config import parse_config
-from pipeline.engine import run_pipeline
+from sovereign.pipeline.audit import verify_run
+from sovereign.pipeline.config import parse_config
+from sovereign.pipeline.engine import run_pipeline
+from tests.helpers.clusters import moto_binary, moto_server
 from tests.helpers.warc import german_pages, write_warc
 
 BUCKET = "corpora"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    # The moto of this environment (a system-wide one may be older and mishandle multipart uploads).
-    venv_moto = Path(sys.executable).parent / "moto_server"
-    moto = str(venv_moto) if venv_moto.exists() else (shutil.which("moto_server") or str(venv_moto))
-    if not Path(moto).exists():
+    # moto_server on a free loopback port (tests/helpers/clusters.py: shared with the cluster tests)
+    if moto_binary() is None:
         pytest.skip("moto_server is not installed (pip install 'moto[server]')")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [moto, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    saved = {
-        k: os.environ.get(k)
-        for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
-    }
-    os.environ.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="test",
-        AWS_SECRET_ACCESS_KEY="test",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
-    import boto3
-
-    client = boto3.client("s3", endpoint_url=endpoint)
-    client.create_bucket(Bucket=BUCKET)
-    yield client
-    proc.terminate()
-    proc.wait(timeout=10)
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with moto_server(key_id="test", secret="test") as server:
+        saved = {k: os.environ.get(k) for k in server.env}
+        os.environ.update(server.env)
+        client = server.client()
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def test_run_from_and_to_s3_matches_local(s3_endpoint, tmp_path: Path) -> None:

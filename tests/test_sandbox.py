@@ -14,12 +14,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.config import parse_config
-from pipeline.engine import run_pipeline
-from pipeline.sandbox import SandboxError
-from pipeline.synthetic import hostile_stages as hs
+from sovereign.pipeline.config import parse_config
+from sovereign.pipeline.engine import run_pipeline
+from sovereign.pipeline.sandbox import SandboxError
+from sovereign.pipeline.synthetic import hostile_stages as hs
 
-MISBEHAVE = "pipeline.synthetic.hostile_stages:Misbehave"
+MISBEHAVE = "sovereign.pipeline.synthetic.hostile_stages:Misbehave"
 EXPECTED = {
     hs.SPIN: "error:timeout",
     hs.STALL: "error:timeout",
@@ -50,7 +50,7 @@ def _manifest(run: Path) -> dict[str, dict]:
 
 
 def _stage_children() -> list[int]:
-    """Live `python -m pipeline.sandbox` processes whose parent is this process or one of its children."""
+    """Live `python -m sovereign.pipeline.sandbox` processes whose parent is this process or one of its children."""
     out = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -60,7 +60,7 @@ def _stage_children() -> list[int]:
             stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if b"pipeline.sandbox" in cmd and stat[0] != "Z":
+        if b"sovereign.pipeline.sandbox" in cmd and stat[0] != "Z":
             out.append(int(proc.name))
     return out
 
@@ -124,8 +124,8 @@ def test_memory_budget_below_what_the_stages_need_is_a_clear_error(tmp_path: Pat
 
 _ORPHAN_SCRIPT = f"""
 import sys, time
-from pipeline.config import parse_config
-from pipeline.sandbox import StageSandbox
+from sovereign.pipeline.config import parse_config
+from sovereign.pipeline.sandbox import StageSandbox
 cfg = {{"name": "x", "inputs": [], "output": sys.argv[1], "stages": [{{"name": "{MISBEHAVE}"}}]}}
 box = StageSandbox(sys.argv[1], parse_config(cfg).model_dump_json(), 5.0, 512)
 box.unit_schema()

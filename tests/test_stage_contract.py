@@ -14,10 +14,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.config import ConfigError, parse_config
-from pipeline.engine import run_pipeline
-from pipeline.errors import SovereignError
-from stages.registry import known_stages, stage_class
+from sovereign.pipeline.config import ConfigError, parse_config
+from sovereign.pipeline.engine import run_pipeline
+from sovereign.pipeline.errors import SovereignError
+from sovereign.stages.registry import known_stages, stage_class
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "writing-a-stage.md"
@@ -108,7 +108,7 @@ _UPPER = textwrap.dedent(
 
     import pyarrow as pa
 
-    from stages.base import Column, DocumentStage, Drop
+    from sovereign.stages.base import Column, DocumentStage, Drop
 
 
     class UpperStage(DocumentStage):
@@ -195,12 +195,12 @@ def _imports(path: Path, package_of: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             out.add(node.module)
             out |= {f"{node.module}.{a.name}" for a in node.names}
-    return {m for m in out if m.split(".")[0] in ("pipeline", "stages")}
+    return {m for m in out if m.split(".")[:2] in (["sovereign", "pipeline"], ["sovereign", "stages"])}
 
 
 def test_no_import_cycle_between_pipeline_and_stages() -> None:
     files = {
-        ".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__"): p
+        ".".join(("sovereign", *p.relative_to(REPO).with_suffix("").parts)).removesuffix(".__init__"): p
         for top in ("pipeline", "stages")
         for p in (REPO / top).rglob("*.py")
     }
@@ -234,7 +234,7 @@ def test_no_import_cycle_between_pipeline_and_stages() -> None:
     for v in sorted(graph):
         if v not in index:
             visit(v)
-    crossing = [sorted(c) for c in cycles if {m.split(".")[0] for m in c} == {"pipeline", "stages"}]
+    crossing = [sorted(c) for c in cycles if {m.split(".")[1] for m in c} == {"pipeline", "stages"}]
     assert not crossing, f"import cycles between pipeline/ and stages/: {crossing}"
 
 
@@ -249,20 +249,20 @@ def test_a_stage_just_raises_and_the_runner_quarantines_that_document_alone(tmp_
 
 
 def test_every_declared_reason_is_in_docs_evidence_md() -> None:
-    from pipeline.ingest import REASONS as INGEST_REASONS
-    from pipeline.sandbox import REASONS as SANDBOX_REASONS
+    from sovereign.pipeline.ingest import REASONS as INGEST_REASONS
+    from sovereign.pipeline.sandbox import REASONS as SANDBOX_REASONS
     from tests.helpers.evidence_doc import documented
 
     doc = documented()
     declared = set(INGEST_REASONS) | set(SANDBOX_REASONS)
-    built_in = [stage_class(n) for n in known_stages() if stage_class(n).__module__.startswith("stages.")]
+    built_in = [stage_class(n) for n in known_stages() if stage_class(n).__module__.startswith("sovereign.stages.")]
     declared |= {r for cls in built_in for r in cls.reasons}
     assert len(declared) > 40
     assert not [r for r in sorted(declared) if doc.keys_for(r) is None], "reasons missing from docs/evidence.md"
 
 
 def test_every_ingest_reason_is_declared() -> None:
-    from pipeline import ingest
+    from sovereign.pipeline import ingest
 
     used = {s for s in _string_constants(Path(ingest.__file__)) if re.fullmatch(r"ingest:[a-z0-9-]+", s)}
     assert used == set(ingest.REASONS)

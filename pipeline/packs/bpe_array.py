@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.packs.bytelevel import ByteLevelBPE, bytes_to_unicode
-from pipeline.packs.errors import NoDevice
-from pipeline.packs.wordcache import WordCacheEncoder, ragged_index, to_host
+from sovereign.pipeline.packs.bytelevel import ByteLevelBPE, bytes_to_unicode
+from sovereign.pipeline.packs.errors import NoDevice
+from sovereign.pipeline.packs.wordcache import WordCacheEncoder, ragged_index, to_host
 
 INF_RANK = np.iinfo(np.int32).max
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.packs import _uclasses
-from pipeline.packs.errors import UnsupportedTokenizer
+from sovereign.pipeline.packs import _uclasses
+from sovereign.pipeline.packs.errors import UnsupportedTokenizer
 
 
 def bytes_to_unicode() -> dict[int, str]:

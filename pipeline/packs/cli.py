@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.packs.train import EOD_TOKEN
+from sovereign.pipeline.packs.train import EOD_TOKEN
 
 console = Console(stderr=True)
 
@@ -23,7 +23,7 @@ def _shared_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from pipeline.cli import _friendly_errors
+        from sovereign.pipeline.cli import _friendly_errors
 
         return _friendly_errors(fn)(*args, **kwargs)
 
@@ -63,7 +63,7 @@ def train_cmd(
     Offline, deterministic (same run + options -> same tokenizer.json bytes), GPT-2 style byte-level BPE with
     the end-of-document token <|endoftext|> as id 0. Next: sovereign pack RUN --tokenizer OUT.
     """
-    from pipeline.packs.train import train_tokenizer
+    from sovereign.pipeline.packs.train import train_tokenizer
 
     started = time.monotonic()
     report = train_tokenizer(run, vocab_size, out, bytes_per_language, list(languages) or None, min_frequency)
@@ -141,8 +141,8 @@ def pack(
     verified after writing; `sovereign audit verify RUN` checks every pack under RUN/packs again. Run again after
     an interruption: finished parts are kept.
     """
-    from pipeline.packs.pack import PackError, pack_run
-    from pipeline.packs.verify import verify_packs
+    from sovereign.pipeline.packs.pack import PackError, pack_run
+    from sovereign.pipeline.packs.verify import verify_packs
 
     started = time.monotonic()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
-from pipeline.packs.bytelevel import bytes_to_unicode, parse_byte_level_bpe
-from pipeline.packs.errors import EncoderError, UnsupportedTokenizer
-from pipeline.packs.wordcache import WordCacheEncoder
+from sovereign.pipeline.packs.bytelevel import bytes_to_unicode, parse_byte_level_bpe
+from sovereign.pipeline.packs.errors import EncoderError, UnsupportedTokenizer
+from sovereign.pipeline.packs.wordcache import WordCacheEncoder
 
 DEVICES = ("cpu", "hf", "numpy", "cuda")
 
@@ -73,7 +73,7 @@ def make_encoder(tokenizer_json: bytes, device: str, split_special: bool) -> Any
         return HFEncoder(tokenizer_json, split_special)
     if device == "cpu":
         return HFWordEncoder(tokenizer_json, split_special)
-    from pipeline.packs.bpe_array import ArrayBPEEncoder, array_module
+    from sovereign.pipeline.packs.bpe_array import ArrayBPEEncoder, array_module
 
     xp = array_module("cpu" if device == "numpy" else device)
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.errors import SovereignError
+from sovereign.pipeline.errors import SovereignError
 
 
 class PackError(SovereignError):

@@ -3,7 +3,8 @@ needs, so our pre-tokeniser classifies every code point exactly as the Oniguruma
 
 Python's own ``unicodedata`` is Unicode 14.0 (3.11) and the ``regex`` module's ``\\p{L}`` is 17.0; both disagree with
 ``tokenizers`` 0.23 on ~28,000 code points, while Unicode 16.0 tables + White_Space agree on all of them (checked by
-tests/test_bpe_array.py). Dev-only: ``pip install unicodedata2==16.0.0`` then ``python -m pipeline.packs.gen_uclasses``.
+tests/test_bpe_array.py). Dev-only: ``pip install unicodedata2==16.0.0`` then
+``python -m sovereign.pipeline.packs.gen_uclasses``.
 """
 
 from __future__ import annotations

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
-from pipeline.config import ExecutorSpec
-from pipeline.executors import make_executor
-from pipeline.packs.errors import PackError
-from pipeline.packs.megatron import token_dtype
-from pipeline.packs.source import choose_encoder, file_store, run_root_hash, run_shards, text_bytes
-from pipeline.packs.tasks import (
+from sovereign.pipeline.config import ExecutorSpec
+from sovereign.pipeline.executors import make_executor
+from sovereign.pipeline.packs.errors import PackError
+from sovereign.pipeline.packs.megatron import token_dtype
+from sovereign.pipeline.packs.source import choose_encoder, file_store, run_root_hash, run_shards, text_bytes
+from sovereign.pipeline.packs.tasks import (
     DOCMAP_SCHEMA,
     TOKENIZER_FILE,
     WORK_DIR,
@@ -35,9 +35,9 @@ from pipeline.packs.tasks import (
     encode_task,
     write_part_task,
 )
-from pipeline.packs.train import EOD_TOKEN
-from pipeline.runinfo import dumps, root_hash, sha256_bytes
-from pipeline.storage import Store
+from sovereign.pipeline.packs.train import EOD_TOKEN
+from sovereign.pipeline.runinfo import dumps, root_hash, sha256_bytes
+from sovereign.pipeline.storage import Store
 
 __all__ = ["DOCMAP_SCHEMA", "MANIFEST", "TOKENIZER_FILE", "PackError", "pack_run"]
 

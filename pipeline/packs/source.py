@@ -9,10 +9,10 @@ import logging
 import os
 from dataclasses import dataclass
 
-from pipeline.packs.encoders import make_encoder
-from pipeline.packs.errors import EncoderError, PackError
-from pipeline.runinfo import RUN_JSON
-from pipeline.storage import Store, normalise_uri
+from sovereign.pipeline.packs.encoders import make_encoder
+from sovereign.pipeline.packs.errors import EncoderError, PackError
+from sovereign.pipeline.runinfo import RUN_JSON
+from sovereign.pipeline.storage import Store, normalise_uri
 
 log = logging.getLogger(__name__)
 MIN_WORKER_BYTES = 4_000_000  # text per worker process below which spawning it (~0.4 s CPU, measured) is not worth it

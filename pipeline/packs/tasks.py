@@ -25,10 +25,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.packs.encoders import make_encoder
-from pipeline.packs.megatron import BinWriter
-from pipeline.runinfo import dumps, sha256_bytes
-from pipeline.storage import Store
+from sovereign.pipeline.packs.encoders import make_encoder
+from sovereign.pipeline.packs.megatron import BinWriter
+from sovereign.pipeline.runinfo import dumps, sha256_bytes
+from sovereign.pipeline.storage import Store
 
 TOKENIZER_FILE = "tokenizer.json"
 WORK_DIR = ".work"  # the tasks' intermediate state; removed once pack.json is written

@@ -14,10 +14,10 @@ from pathlib import Path
 import xxhash
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from pipeline.packs.errors import PackError
-from pipeline.packs.source import file_store, run_shards
-from pipeline.runinfo import sha256_bytes
-from pipeline.storage import Store
+from sovereign.pipeline.packs.errors import PackError
+from sovereign.pipeline.packs.source import file_store, run_shards
+from sovereign.pipeline.runinfo import sha256_bytes
+from sovereign.pipeline.storage import Store
 
 EOD_TOKEN = "<|endoftext|>"
 HASH_SPACE = 1 << 64

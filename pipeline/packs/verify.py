@@ -15,12 +15,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from pipeline.packs.errors import PackError
-from pipeline.packs.megatron import parse_index
-from pipeline.packs.pack import DOCMAP_SCHEMA, MANIFEST, TOKENIZER_FILE
-from pipeline.packs.source import run_root_hash
-from pipeline.runinfo import RUN_JSON, root_hash, sha256_bytes
-from pipeline.storage import Store
+from sovereign.pipeline.packs.errors import PackError
+from sovereign.pipeline.packs.megatron import parse_index
+from sovereign.pipeline.packs.pack import DOCMAP_SCHEMA, MANIFEST, TOKENIZER_FILE
+from sovereign.pipeline.packs.source import run_root_hash
+from sovereign.pipeline.runinfo import RUN_JSON, root_hash, sha256_bytes
+from sovereign.pipeline.storage import Store
 
 CHUNK_BYTES = 1 << 26
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.packs.bytelevel import ByteLevelBPE, gpt2_split_regex
+from sovereign.pipeline.packs.bytelevel import ByteLevelBPE, gpt2_split_regex
 
 
 def to_host(x: Any) -> np.ndarray:

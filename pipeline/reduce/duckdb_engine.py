@@ -9,6 +9,9 @@ neighbours, then the label of its label), until no label changes.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -16,71 +19,100 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from pipeline import duck
-from pipeline.reduce.common import (
+from sovereign.pipeline import duck
+from sovereign.pipeline.reduce.common import (
     EDGE_SCHEMA,
+    RESULT_SCHEMA,
+    SHARD,
     finish,
-    group_min_rows,
+    finish_rows,
+    group_min_table,
     resolve_sorted_stream,
     unsupported,
     verify_batch,
+    write_parts,
 )
-from pipeline.reduce_ops import REDUCE_SCHEMA, ConnectedComponents, GroupMin, ReduceContext, ReduceOp
-from pipeline.storage import sql_string
+from sovereign.pipeline.reduce_ops import ConnectedComponents, GroupMin, ReduceContext, ReduceOp, ReducePart
+from sovereign.pipeline.storage import sql_string
 
 BATCH_ROWS = 65_536
 
 
+def write(op: ReduceOp, ctx: ReduceContext) -> list[ReducePart]:
+    """Run op over ctx.key_files and write its rows, one file per shard, under ctx.output_dir(): rows stream
+    from DuckDB (spilling within ctx.memory_mb) to the files, a batch at a time."""
+    with _scratch(ctx) as work:
+        return write_parts(_rows(op, ctx, work), ctx.filesystem(), ctx.output_dir())
+
+
 def reduce(op: ReduceOp, ctx: ReduceContext) -> pa.Table:
-    if isinstance(op, GroupMin):
-        return finish(group_min(op, ctx), op)
-    if isinstance(op, ConnectedComponents):
-        return finish(connected_components(op, ctx), op)
-    raise unsupported(op, "DuckDB")
+    """The same rows in memory, REDUCE_SCHEMA sorted by id: for tests and benches that compare backends."""
+    with _scratch(ctx) as work:
+        tables = list(_rows(op, ctx, work))
+    return finish(pa.concat_tables(tables) if tables else RESULT_SCHEMA.empty_table(), op)
 
 
-def group_min(op: GroupMin, ctx: ReduceContext) -> pa.Table:
-    key = duck.ident(op.key)
-    con = duck.connect(ctx.memory_mb, ctx.work_dir)  # the reduce is small next to the map: one thread
-    try:
-        con.execute(f"CREATE VIEW keys AS SELECT id, {key} AS k FROM read_parquet({duck.parquet_list(ctx.key_files)})")
-        rows = con.execute(
-            "SELECT id, k, n, survivor FROM (SELECT id, k, count(*) OVER (PARTITION BY k) AS n, "
-            "min(id) OVER (PARTITION BY k) AS survivor FROM keys WHERE k IS NOT NULL) WHERE n > 1 ORDER BY id"
-        ).fetchall()
-    finally:
-        con.close()
-    return group_min_rows(rows, op)
+class _scratch:
+    """A private scratch folder under ctx.work_dir (workers of one run share that folder), removed at the end."""
+
+    def __init__(self, ctx: ReduceContext) -> None:
+        Path(ctx.work_dir).mkdir(parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(prefix="sovereign-reduce-", dir=ctx.work_dir))
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
-def connected_components(op: ConnectedComponents, ctx: ReduceContext) -> pa.Table:
-    work = Path(ctx.work_dir) / "dedup_fuzzy"
-    work.mkdir(parents=True, exist_ok=True)
-    db = work / "reduce.duckdb"
-    if db.exists():
-        db.unlink()
+def _rows(op: ReduceOp, ctx: ReduceContext, work: Path) -> Iterator[pa.Table]:
+    """RESULT_SCHEMA batches sorted by (SHARD, id)."""
+    if not isinstance(op, GroupMin | ConnectedComponents):
+        raise unsupported(op, "DuckDB")
+    if not ctx.key_files:
+        return
     # An on-disk database: edges and labels of a large run outgrow memory.
+    db = work / "reduce.duckdb"
     con = duck.connect(
         max(64, int(ctx.memory_mb)), str(work / "spill"), database=str(db), preserve_insertion_order=False
     )
     try:
-        con.register("key_files", ds.dataset(ctx.key_files, format="parquet"))  # lazy
+        # A lazy dataset through the store's filesystem (S3 included): DuckDB streams it with projection pushdown.
+        con.register("key_files", ds.dataset(ctx.key_files, filesystem=ctx.filesystem(), format="parquet"))
+        shard = duck.ident(ctx.shard_column) if ctx.shard_column else sql_string("all")
+        if isinstance(op, GroupMin):
+            con.execute(f"CREATE VIEW keys AS SELECT id, {duck.ident(op.key)} AS k, {shard} AS {SHARD} FROM key_files")
+            reader = con.sql(
+                f"SELECT id, k, n, survivor, {SHARD} FROM (SELECT id, k, {SHARD}, count(*) OVER (PARTITION BY k) AS n, "
+                "min(id) OVER (PARTITION BY k) AS survivor FROM keys WHERE k IS NOT NULL) WHERE n > 1 "
+                f"ORDER BY {SHARD}, id"
+            ).to_arrow_reader(BATCH_ROWS)
+            for batch in reader:
+                yield finish_rows(group_min_table(batch, op), op)
+            return
         con.execute(
             f"CREATE VIEW keys AS SELECT id, {duck.ident(op.bands)} AS bands, {duck.ident(op.sig)} AS sig, "
-            f"{duck.ident(op.score)} AS score FROM key_files"
+            f"{duck.ident(op.score)} AS score, {shard} AS {SHARD} FROM key_files"
         )
         _edges(con, work, op.verify_threshold)
         _components(con)
         reader = con.sql(
-            "SELECT l.node AS id, l.label, k.score FROM labels l JOIN keys k ON k.id = l.node ORDER BY l.label, l.node"
+            f"SELECT l.node AS id, l.label, k.score, k.{SHARD} FROM labels l JOIN keys k ON k.id = l.node "
+            "ORDER BY l.label, l.node"
         ).to_arrow_reader(BATCH_ROWS)
-        out = list(resolve_sorted_stream(reader, op.reason))
+        # Clusters resolve in label order; the parts want shard order: through a local file, sorted by DuckDB.
+        resolved = work / "resolved.parquet"
+        with pq.ParquetWriter(resolved, RESULT_SCHEMA) as writer:
+            for batch in resolve_sorted_stream(reader, op.reason):
+                writer.write_table(finish_rows(batch, op))
+        reader = con.sql(
+            f"SELECT * FROM read_parquet({sql_string(str(resolved))}) ORDER BY {SHARD}, id"
+        ).to_arrow_reader(BATCH_ROWS)
+        for batch in reader:
+            yield pa.Table.from_batches([batch]).cast(RESULT_SCHEMA)
     finally:
         con.close()
-        db.unlink(missing_ok=True)
-    if not out:
-        return REDUCE_SCHEMA.empty_table()
-    return pa.Table.from_batches(out, REDUCE_SCHEMA)
 
 
 def _edges(con: duckdb.DuckDBPyConnection, work: Path, verify_threshold: float | None) -> None:

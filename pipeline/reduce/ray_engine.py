@@ -19,8 +19,22 @@ import pyarrow.compute as pc
 import ray
 import ray.data
 
-from pipeline.reduce.common import EDGE_SCHEMA, bucket_edges, finish, group_min_rows, resolve_clusters, unsupported
-from pipeline.reduce_ops import REDUCE_SCHEMA, ConnectedComponents, GroupMin, ReduceContext, ReduceOp
+from sovereign.pipeline.reduce.common import (
+    EDGE_SCHEMA,
+    RESULT_SCHEMA,
+    SHARD,
+    bucket_edges,
+    finish,
+    finish_rows,
+    group_min_table,
+    parts_from,
+    parts_table,
+    resolve_clusters,
+    shard_of,
+    unsupported,
+    write_parts,
+)
+from sovereign.pipeline.reduce_ops import ConnectedComponents, GroupMin, ReduceContext, ReduceOp, ReducePart
 
 PYARROW = {"batch_format": "pyarrow"}
 ADJ = pa.schema(
@@ -30,17 +44,53 @@ ADJ = pa.schema(
         ("label", pa.string()),
         ("score", pa.float64()),
         ("changed", pa.int64()),
+        ("shard", pa.string()),
     ]
 )
 
 
+def write(op: ReduceOp, ctx: ReduceContext) -> list[ReducePart]:
+    """Run op and let Ray tasks write its rows, one file per shard (a group by shard), under ctx.output_dir().
+    Only the parts' names and counts come back."""
+    rows = _rows(op, ctx)
+    if rows is None:
+        return []
+    open_fs, out_dir = ctx.open_fs, ctx.output_dir()
+
+    def write_group(t: pa.Table) -> pa.Table:
+        import pyarrow.fs as pafs
+
+        fs = open_fs() if open_fs is not None else pafs.LocalFileSystem()
+        return parts_table(write_parts([finish_rows(t, op).sort_by("id")], fs, out_dir))
+
+    return parts_from(collect_tables(rows.groupby(SHARD).map_groups(write_group, **PYARROW)))
+
+
 def reduce(op: ReduceOp, ctx: ReduceContext) -> pa.Table:
+    """The same rows in memory, REDUCE_SCHEMA sorted by id: for tests that compare backends."""
+    rows = _rows(op, ctx)
+    tables = [t.cast(RESULT_SCHEMA) for t in collect_tables(rows)] if rows is not None else []
+    return finish(pa.concat_tables(tables) if tables else RESULT_SCHEMA.empty_table(), op)
+
+
+def _rows(op: ReduceOp, ctx: ReduceContext) -> Any:
+    """A Dataset of RESULT_SCHEMA rows; None when there are no key files."""
     if not isinstance(op, GroupMin | ConnectedComponents):
         raise unsupported(op, "Ray")
-    keys = ray.data.read_parquet(ctx.key_files, columns=["id", *op.columns])
+    if not ctx.key_files:
+        return None
+    shard_column = ctx.shard_column
+    cols = ["id", *op.columns, *([shard_column] if shard_column else [])]
+    # Ray Data reads the store itself (S3 included) through the filesystem rebuilt from this process's settings.
+    keys = ray.data.read_parquet(ctx.key_files, columns=cols, filesystem=ctx.filesystem())
+    keys = keys.map_batches(lambda t: _with_shard(t, op.columns, shard_column), **PYARROW)
     if isinstance(op, GroupMin):
-        return finish(group_min(keys, op), op)
-    return finish(connected_components(keys, op), op)
+        return group_min(keys, op)
+    return connected_components(keys, op)
+
+
+def _with_shard(t: pa.Table, columns: list[str], shard_column: str | None) -> pa.Table:
+    return pa.table({"id": t["id"], **{c: t[c] for c in columns}, SHARD: shard_of(t, shard_column)})
 
 
 def collect_tables(ds: Any) -> list[pa.Table]:
@@ -50,20 +100,23 @@ def collect_tables(ds: Any) -> list[pa.Table]:
     return [t for t in ray.get(ds.to_arrow_refs()) if t.num_rows]
 
 
-def group_min(keys: Any, op: GroupMin) -> pa.Table:
+def group_min(keys: Any, op: GroupMin) -> Any:
     key = op.key
 
     def clusters(batch: pd.DataFrame) -> pd.DataFrame:
         if len(batch) < 2:
-            return pd.DataFrame({"id": [], "k": [], "n": [], "survivor": []})
-        return pd.DataFrame({"id": batch["id"], "k": batch[key], "n": len(batch), "survivor": batch["id"].min()})
+            return pd.DataFrame({"id": [], "k": [], "n": [], "survivor": [], SHARD: []})
+        return pd.DataFrame(
+            {"id": batch["id"], "k": batch[key], "n": len(batch), "survivor": batch["id"].min(), SHARD: batch[SHARD]}
+        )
 
     result = keys.filter(lambda r: r[key] is not None).groupby(key).map_groups(clusters, batch_format="pandas")
-    rows = [(r["id"], r["k"], int(r["n"]), r["survivor"]) for t in collect_tables(result) for r in t.to_pylist()]
-    return group_min_rows(rows, op)
+    return result.map_batches(
+        lambda t: group_min_table(t, op) if t.num_rows else RESULT_SCHEMA.empty_table(), **PYARROW
+    )
 
 
-def connected_components(keys: Any, op: ConnectedComponents) -> pa.Table:
+def connected_components(keys: Any, op: ConnectedComponents) -> Any:
     threshold, reason = op.verify_threshold, op.reason
     # Few shuffle partitions: Ray's per-partition task overhead dominates small reduces (measured 7 s -> 2.5 s).
     parts = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
@@ -75,9 +128,7 @@ def connected_components(keys: Any, op: ConnectedComponents) -> pa.Table:
     while _changed(adj):
         adj = adj.map_batches(_messages, **PYARROW).groupby("node", num_partitions=parts)
         adj = adj.map_groups(_take_min, **PYARROW).materialize()
-    out = adj.groupby("label", num_partitions=parts).map_groups(lambda t: _resolve(t, reason), **PYARROW)
-    tables = [t.cast(REDUCE_SCHEMA) for t in collect_tables(out)]
-    return pa.concat_tables(tables) if tables else REDUCE_SCHEMA.empty_table()
+    return adj.groupby("label", num_partitions=parts).map_groups(lambda t: _resolve(t, reason), **PYARROW)
 
 
 def _changed(adj: Any) -> bool:
@@ -87,9 +138,9 @@ def _changed(adj: Any) -> bool:
 
 
 def _keyed(t: pa.Table, op: ConnectedComponents) -> pa.Table:
-    """(id, bands, sig, score) of the documents with band keys."""
+    """(id, bands, sig, score, SHARD) of the documents with band keys."""
     t = t.filter(pc.is_valid(t.column(op.bands)))
-    return pa.table({"id": t["id"], "bands": t[op.bands], "sig": t[op.sig], "score": t[op.score]})
+    return pa.table({"id": t["id"], "bands": t[op.bands], "sig": t[op.sig], "score": t[op.score], SHARD: t[SHARD]})
 
 
 def _explode(t: pa.Table, with_sig: bool) -> pa.Table:
@@ -104,7 +155,7 @@ def _explode(t: pa.Table, with_sig: bool) -> pa.Table:
 
 
 def _adjacency(keyed: Any, edges: Any, parts: int) -> Any:
-    """Rows (u, v, label, score(u)) for both directions of every edge, label = min(u, neighbours)."""
+    """Rows (u, v, label, score(u), shard(u)) for both directions of every edge, label = min(u, neighbours)."""
     score_rows = keyed.map_batches(
         lambda t: pa.table(
             {
@@ -113,6 +164,7 @@ def _adjacency(keyed: Any, edges: Any, parts: int) -> Any:
                 "label": t["id"],
                 "score": t["score"].cast(pa.float64()),
                 "changed": pa.nulls(t.num_rows, pa.int64()),
+                "shard": t[SHARD],
             },
             ADJ,
         ),
@@ -131,6 +183,7 @@ def _adjacency(keyed: Any, edges: Any, parts: int) -> Any:
                 "label": node,
                 "score": pa.nulls(2 * n, pa.float64()),
                 "changed": pa.nulls(2 * n, pa.int64()),
+                "shard": pa.nulls(2 * n, pa.string()),
             },
             ADJ,
         )
@@ -143,7 +196,7 @@ def _init(t: pa.Table) -> pa.Table:
     adj = t.filter(pc.is_valid(t.column("nbr")))
     if adj.num_rows == 0:
         return ADJ.empty_table()
-    score = _score(t)
+    score, shard = _own(t)
     node = adj.column("node")[0].as_py()
     label = min(node, pc.min(adj.column("nbr")).as_py())
     n = adj.num_rows
@@ -154,14 +207,16 @@ def _init(t: pa.Table) -> pa.Table:
             "label": pa.array([label] * n, pa.string()),
             "score": pa.array([score] * n, pa.float64()),
             "changed": pa.array([1] * n, pa.int64()),
+            "shard": pa.array([shard] * n, pa.string()),
         },
         ADJ,
     )
 
 
-def _score(t: pa.Table) -> float | None:
+def _own(t: pa.Table) -> tuple[float | None, str | None]:
+    """The node's score and shard, from the one row without a neighbour."""
     own = t.filter(pc.is_null(t.column("nbr")))
-    return own.column("score")[0].as_py() if own.num_rows else None
+    return (own.column("score")[0].as_py(), own.column("shard")[0].as_py()) if own.num_rows else (None, None)
 
 
 def _messages(t: pa.Table) -> pa.Table:
@@ -173,6 +228,7 @@ def _messages(t: pa.Table) -> pa.Table:
             "label": t["label"],
             "score": pa.nulls(t.num_rows, pa.float64()),
             "changed": pa.nulls(t.num_rows, pa.int64()),
+            "shard": pa.nulls(t.num_rows, pa.string()),
         },
         ADJ,
     )
@@ -189,6 +245,8 @@ def _take_min(t: pa.Table) -> pa.Table:
 
 
 def _resolve(t: pa.Table, reason: str) -> pa.Table:
-    members = t.group_by(["node", "label"]).aggregate([("score", "max")])
-    members = pa.table({"id": members["node"], "label": members["label"], "score": members["score_max"]})
+    members = t.group_by(["node", "label"]).aggregate([("score", "max"), ("shard", "max")])
+    members = pa.table(
+        {"id": members["node"], "label": members["label"], "score": members["score_max"], SHARD: members["shard_max"]}
+    )
     return resolve_clusters(members, reason)

@@ -11,8 +11,8 @@ import random
 
 import phonenumbers
 
-from pipeline.synthetic.banks import slug
-from pipeline.synthetic.identifiers import digits
+from sovereign.pipeline.synthetic.banks import slug
+from sovereign.pipeline.synthetic.identifiers import digits
 
 
 def _fmt_digits(rng: random.Random, pattern: str) -> str:

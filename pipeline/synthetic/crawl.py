@@ -18,10 +18,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pipeline.synthetic.hosts import HOSTS
-from pipeline.synthetic.plan import DEFAULT_PAGES, DEFAULT_SEED, build_plan
-from pipeline.synthetic.render import render_html
-from pipeline.synthetic.warc import SERVERS, USER_AGENT, Record, http_request, http_response, warc_record_bytes
+from sovereign.pipeline.synthetic.hosts import HOSTS
+from sovereign.pipeline.synthetic.plan import DEFAULT_PAGES, DEFAULT_SEED, build_plan
+from sovereign.pipeline.synthetic.render import render_html
+from sovereign.pipeline.synthetic.warc import (
+    SERVERS,
+    USER_AGENT,
+    Record,
+    http_request,
+    http_response,
+    warc_record_bytes,
+)
 
 N_FILES = 4
 FILE_PATTERN = "sovereign-demo-{:05d}.warc.gz"

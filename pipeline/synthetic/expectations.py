@@ -7,10 +7,10 @@ import re
 from functools import cache
 from typing import Any
 
-from pipeline.synthetic.crawl import FILE_PATTERN, layout
-from pipeline.synthetic.hosts import HOSTS
-from pipeline.synthetic.pages import article_text
-from pipeline.synthetic.plan import DEFAULT_PAGES, DEFAULT_SEED, build_plan
+from sovereign.pipeline.synthetic.crawl import FILE_PATTERN, layout
+from sovereign.pipeline.synthetic.hosts import HOSTS
+from sovereign.pipeline.synthetic.pages import article_text
+from sovereign.pipeline.synthetic.plan import DEFAULT_PAGES, DEFAULT_SEED, build_plan
 
 
 def demo_article_texts(seed: int = DEFAULT_SEED, pages: int = DEFAULT_PAGES) -> dict[str, str]:

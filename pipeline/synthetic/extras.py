@@ -10,9 +10,9 @@ import zlib
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.synthetic.hosts import HOST_BY_ORIGIN, HOSTS, Host
-from pipeline.synthetic.pages import Composer, Page
-from pipeline.synthetic.render import render_html
+from sovereign.pipeline.synthetic.hosts import HOST_BY_ORIGIN, HOSTS, Host
+from sovereign.pipeline.synthetic.pages import Composer, Page
+from sovereign.pipeline.synthetic.render import render_html
 
 
 def _png(width: int = 16, height: int = 16) -> bytes:

@@ -280,7 +280,9 @@ def _patterns_in_shallow(obj: Any) -> Iterator[tuple[str, Any]]:
         yield "", obj.__self__
 
 
-def discover_patterns(packages: tuple[str, ...] = ("stages", "pipeline")) -> tuple[dict[str, Any], dict[str, str]]:
+def discover_patterns(
+    packages: tuple[str, ...] = ("sovereign.stages", "sovereign.pipeline"),
+) -> tuple[dict[str, Any], dict[str, str]]:
     """``{"module.NAME": pattern}`` for every compiled pattern at module or class level under ``packages``, and
     ``{module: error}`` for modules that failed to import (an optional dependency missing)."""
     found: dict[str, Any] = {}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from pipeline.synthetic.hostile_pii import EMAIL, IBAN, PHONE
+from sovereign.pipeline.synthetic.hostile_pii import EMAIL, IBAN, PHONE
 
 PHONE_COMPACT = PHONE.replace(" ", "")
 SEEDED = (EMAIL, PHONE, PHONE_COMPACT, IBAN)
@@ -169,7 +169,7 @@ def many_rules_tdmrep(size: int) -> bytes:
 def linear_match(body: bytes, url: str) -> int | None:
     """Reference: the array index of the first rule matching ``url``, by scanning every rule in order (the
     pre-index implementation of stages.rights.tdmrep.TdmRepFile.match)."""
-    from stages.rights.robots import _pattern, _quote_path
+    from sovereign.stages.rights.robots import _pattern, _quote_path
 
     path = _quote_path(url)
     for i, entry in enumerate(json.loads(body.decode("utf-8-sig"))):

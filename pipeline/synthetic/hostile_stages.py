@@ -1,8 +1,9 @@
 """Stages that misbehave on marked documents the way real detectors do on hostile input: spin in Python, stall
 in C (a backtracking regex ignores signals), allocate without bound, crash the interpreter, recurse.
 
-Configs name them as ``pipeline.synthetic.hostile_stages:Misbehave``; the marker decides what a document does, so
-one batch can mix innocent and hostile documents. Tests and bench/hostile.py use them to check the stage sandbox.
+Configs name them as ``sovereign.pipeline.synthetic.hostile_stages:Misbehave``; the marker decides what a document
+does, so one batch can mix innocent and hostile documents. Tests and bench/hostile.py use them to check the stage
+sandbox.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 import time
 from typing import Any, ClassVar
 
-from stages.base import DocumentStage, Drop
+from sovereign.stages.base import DocumentStage, Drop
 
 SPIN = "@@SPIN@@"  # a pure-Python endless loop
 STALL = "@@STALL@@"  # exponential backtracking inside the C regex engine: no Python signal gets in

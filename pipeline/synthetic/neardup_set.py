@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from stages.minhash import MinHashConfig, shingle_hashes
+from sovereign.stages.minhash import MinHashConfig, shingle_hashes
 
 MONTHS = "January February March April May June July August September October November December".split()
 BOILERPLATE = [

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pipeline.synthetic.banks import date_text, load_bank, slug
-from pipeline.synthetic.hosts import LICENCE_LABELS, Host
+from sovereign.pipeline.synthetic.banks import date_text, load_bank, slug
+from sovereign.pipeline.synthetic.hosts import LICENCE_LABELS, Host
 
 
 @dataclass

@@ -29,11 +29,11 @@ from stdnum.pl import pesel
 from stdnum.pt import nif
 from stdnum.se import personnummer
 
-from pipeline.schema import document_id
-from pipeline.synthetic import contacts
-from pipeline.synthetic import identifiers as ids
-from pipeline.synthetic.identifiers import digits
-from pipeline.synthetic.pii_negatives import NEGATIVES
+from sovereign.pipeline.schema import document_id
+from sovereign.pipeline.synthetic import contacts
+from sovereign.pipeline.synthetic import identifiers as ids
+from sovereign.pipeline.synthetic.identifiers import digits
+from sovereign.pipeline.synthetic.pii_negatives import NEGATIVES
 
 # Entities whose validity rests on a check digit / checksum (the recall >= 0.98 target).
 CHECKSUM_ENTITIES = frozenset(

@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from pipeline.synthetic import identifiers as ids
-from pipeline.synthetic.banks import COUNTRY, LANGUAGES, load_bank
-from pipeline.synthetic.contacts import contact_email, national_phone
-from pipeline.synthetic.extras import extras as plan_extras
-from pipeline.synthetic.hosts import HOSTS, LICENCE_URLS, PAGE_LICENCES, host_signals
-from pipeline.synthetic.pages import Composer, Page, article_text, low_quality, near_variant
-from pipeline.synthetic.similarity import shingle_jaccard
+from sovereign.pipeline.synthetic import identifiers as ids
+from sovereign.pipeline.synthetic.banks import COUNTRY, LANGUAGES, load_bank
+from sovereign.pipeline.synthetic.contacts import contact_email, national_phone
+from sovereign.pipeline.synthetic.extras import extras as plan_extras
+from sovereign.pipeline.synthetic.hosts import HOSTS, LICENCE_URLS, PAGE_LICENCES, host_signals
+from sovereign.pipeline.synthetic.pages import Composer, Page, article_text, low_quality, near_variant
+from sovereign.pipeline.synthetic.similarity import shingle_jaccard
 
 DEFAULT_SEED = 20261123
 DEFAULT_PAGES = 400

@@ -3,9 +3,9 @@ article)."""
 
 from __future__ import annotations
 
-from pipeline.synthetic.banks import date_text, load_bank, slug
-from pipeline.synthetic.hosts import LICENCE_LABELS, LICENCE_URLS
-from pipeline.synthetic.pages import Page
+from sovereign.pipeline.synthetic.banks import date_text, load_bank, slug
+from sovereign.pipeline.synthetic.hosts import LICENCE_LABELS, LICENCE_URLS
+from sovereign.pipeline.synthetic.pages import Page
 
 
 def _esc(text: str) -> str:

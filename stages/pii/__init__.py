@@ -1,12 +1,12 @@
 """PII scrubbing on presidio: EU identifiers, e-mail, phone, IP, IBAN, cards (and PERSON with spaCy)."""
 
-from stages.pii.stage import PiiStage
+from sovereign.stages.pii.stage import PiiStage
 
 
 def scrub_url(url: str) -> str:
     """``url`` with personal data in its query, fragment, '@'-path segments and userinfo replaced by typed
     placeholders (stages.pii.url.scrub_url; presidio loads on the first call)."""
-    from stages.pii.url import scrub_url as scrub
+    from sovereign.stages.pii.url import scrub_url as scrub
 
     return scrub(url)
 

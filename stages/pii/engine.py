@@ -17,10 +17,10 @@ from functools import cache
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 
-from stages.pii.guard import watch_timeouts
-from stages.pii.nlp import SEP_TOKEN, IndexedContextEnhancer, TokenNlpEngine
-from stages.pii.prefilter import candidate_windows
-from stages.pii.recognizers import CATALOGUE, LANGUAGE_COUNTRIES, build_phone, phone_region
+from sovereign.stages.pii.guard import watch_timeouts
+from sovereign.stages.pii.nlp import SEP_TOKEN, IndexedContextEnhancer, TokenNlpEngine
+from sovereign.stages.pii.prefilter import candidate_windows
+from sovereign.stages.pii.recognizers import CATALOGUE, LANGUAGE_COUNTRIES, build_phone, phone_region
 
 ANY_LANGUAGE = "xx"  # documents without a (configured) language: every recognizer runs
 SEPARATOR = "\n" + " ".join([SEP_TOKEN] * 6) + "\n"

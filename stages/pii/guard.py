@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from presidio_analyzer import analyzer_engine, pattern_recognizer
 from presidio_analyzer.predefined_recognizers.generic import iban_recognizer
 
-from stages.base import StageError
-from stages.pii.entities import DETECTOR_TIMEOUT
+from sovereign.stages.base import StageError
+from sovereign.stages.pii.entities import DETECTOR_TIMEOUT
 
 PRESIDIO_LOGGER = "presidio-analyzer"
 # presidio reads its budget from these module globals at call time (all three read the same variable).

@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 from pydantic import field_validator
 
-from stages.base import BatchedDocumentStage, Column, Drop, StageParams
-from stages.pii.entities import DEFAULT_ENTITIES, DETECTOR_TIMEOUT, ENTITY_COUNTRY, LANGUAGE_COUNTRIES
-from stages.registry import register
+from sovereign.stages.base import BatchedDocumentStage, Column, Drop, StageParams
+from sovereign.stages.pii.entities import DEFAULT_ENTITIES, DETECTOR_TIMEOUT, ENTITY_COUNTRY, LANGUAGE_COUNTRIES
+from sovereign.stages.registry import register
 
 if TYPE_CHECKING:  # presidio loads in setup(): validating a config or building the stage must not pay ~1.6 s for it
-    from stages.pii.engine import Found, PiiEngine
+    from sovereign.stages.pii.engine import Found, PiiEngine
 
 KNOWN_ENTITIES = frozenset(ENTITY_COUNTRY) | {"PHONE_NUMBER", "PERSON"}
 DEFAULT_PLACEHOLDERS = {
@@ -110,8 +110,8 @@ class PiiStage(BatchedDocumentStage):
         self.engine: PiiEngine | None = None
 
     def setup(self) -> None:
-        from stages.pii.engine import PiiEngine
-        from stages.pii.guard import set_regex_timeout
+        from sovereign.stages.pii.engine import PiiEngine
+        from sovereign.stages.pii.guard import set_regex_timeout
 
         cfg = self.params
         models = [cfg.spacy_model] if isinstance(cfg.spacy_model, str) else list(cfg.spacy_model or [])
@@ -147,7 +147,7 @@ class PiiStage(BatchedDocumentStage):
         self.ensure_setup()
         assert self.engine is not None
         urls = [(d["url"], d.get("language"), country_of(d)) for d in docs]
-        from stages.pii.url import scrub_urls
+        from sovereign.stages.pii.url import scrub_urls
 
         return scrub_urls(self.engine.find, urls, self._substitute)
 

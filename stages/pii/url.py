@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
-from stages.pii.engine import Found
+from sovereign.stages.pii.engine import Found
 
 KEY_SEP = " \u00a6 "  # between key and value: no recognizer matches across it, a context word still reaches
 MAX_DECODE = 3
@@ -137,7 +137,7 @@ def scrub_urls(
 
 @cache
 def _default_stage() -> Any:
-    from stages.pii.stage import PiiStage  # the stage imports this module
+    from sovereign.stages.pii.stage import PiiStage  # the stage imports this module
 
     stage = PiiStage()
     stage.ensure_setup()

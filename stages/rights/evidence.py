@@ -17,9 +17,9 @@ from urllib.parse import urljoin, urlsplit
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.schema import HOST_EVIDENCE_SCHEMA  # noqa: F401 - re-exported: one definition, shared with the engine
-from pipeline.schema import host_evidence_table as canonical_host_evidence_table
-from stages.rights.redact import shape
+from sovereign.pipeline.schema import HOST_EVIDENCE_SCHEMA  # noqa: F401 - re-exported: one definition, shared with the engine
+from sovereign.pipeline.schema import host_evidence_table as canonical_host_evidence_table
+from sovereign.stages.rights.redact import shape
 
 ROBOTS_PATH = "/robots.txt"
 TDMREP_PATH = "/.well-known/tdmrep.json"

@@ -11,8 +11,8 @@ from typing import Any
 
 import lxml.etree
 
-from stages import html_guard
-from stages.base import StageError
+from sovereign.stages import html_guard
+from sovereign.stages.base import StageError
 
 # Elements worth looking at; anchors only when they point at a licence host (a page has hundreds of links).
 _HOSTS = (

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stages.rights.policy import Licence, Registry
+from sovereign.stages.rights.policy import Licence, Registry
 
 _CC = re.compile(
     r"^creativecommons\.org/(?:licenses|licences|publicdomain)/(?:([a-z][a-z0-9+-]*)/(\d+\.\d+)"

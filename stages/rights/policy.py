@@ -10,15 +10,17 @@ import copy
 import hashlib
 import json
 import re
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipeline.errors import ConfigError, format_validation_error
+from sovereign.pipeline.errors import ConfigError, format_validation_error
 
-LICENSES_DIR = Path(__file__).resolve().parents[2] / "licenses"
+# Package data (sovereign.licenses, the licenses/ folder): present in a checkout and in a wheel install alike.
+LICENSES_DIR = Path(str(files("sovereign.licenses")))
 DEFAULT_POLICY = LICENSES_DIR / "policy.yaml"
 DEFAULT_REGISTRY = LICENSES_DIR / "registry.yaml"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from protego import Protego
 
-from stages.rights.aipref import Preference, parse_content_signal, parse_content_usage
+from sovereign.stages.rights.aipref import Preference, parse_content_signal, parse_content_usage
 
 try:  # protego internals, to name the deciding rule in evidence; the decision itself is protego's can_fetch
     from protego._urlpattern import _URLPattern

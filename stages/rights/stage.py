@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 from pydantic import Field, model_validator
 
-from pipeline.errors import ConfigError
-from stages.base import HOST_CAPTURES, Column, DocumentStage, Drop, HostEvidence, StageError, StageParams
-from stages.registry import register
-from stages.rights import tdmrep
-from stages.rights.aipref import parse_content_signal, parse_content_usage
-from stages.rights.evidence import (
+from sovereign.pipeline.errors import ConfigError
+from sovereign.stages.base import HOST_CAPTURES, Column, DocumentStage, Drop, HostEvidence, StageError, StageParams
+from sovereign.stages.registry import register
+from sovereign.stages.rights import tdmrep
+from sovereign.stages.rights.aipref import parse_content_signal, parse_content_usage
+from sovereign.stages.rights.evidence import (
     BoundedCache,
     Capture,
     HostIndex,
@@ -29,14 +29,14 @@ from stages.rights.evidence import (
     host_key,
     load_robots_source,
 )
-from stages.rights.evidence import host_evidence_table as _host_table
-from stages.rights.html import HtmlSignals, parse_html
-from stages.rights.licences import TRAINING_ORDER, LicenceMatch, LicenceMatcher, load_dcat
-from stages.rights.policy import Policy, canonical_sha256, load_policy, load_registry, policy_for_source
-from stages.rights.reasons import REASONS
-from stages.rights.redact import shape, shape_all
-from stages.rights.robots import RobotsFile, decode_robots
-from stages.rights.signals import optout_directives, split_x_robots
+from sovereign.stages.rights.evidence import host_evidence_table as _host_table
+from sovereign.stages.rights.html import HtmlSignals, parse_html
+from sovereign.stages.rights.licences import TRAINING_ORDER, LicenceMatch, LicenceMatcher, load_dcat
+from sovereign.stages.rights.policy import Policy, canonical_sha256, load_policy, load_registry, policy_for_source
+from sovereign.stages.rights.reasons import REASONS
+from sovereign.stages.rights.redact import shape, shape_all
+from sovereign.stages.rights.robots import RobotsFile, decode_robots
+from sovereign.stages.rights.signals import optout_directives, split_x_robots
 
 # Parsed robots.txt / tdmrep.json files kept per worker (most recently used): bounded whatever the host count.
 _PARSED_CAPTURES = 64

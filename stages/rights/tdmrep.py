@@ -17,8 +17,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from stages.rights.redact import shape
-from stages.rights.robots import _quote_path, _quote_pattern, _URLPattern
+from sovereign.stages.rights.redact import shape
+from sovereign.stages.rights.robots import _quote_path, _quote_pattern, _URLPattern
 
 
 @dataclass

@@ -11,11 +11,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.ingest import WorkUnit, read_unit, scan_host_captures
-from pipeline.schema import DOCUMENT_SCHEMA, host_evidence_table
-from pipeline.stage_runner import run_batch
-from stages.base import HostEvidence
-from stages.rights import RightsStage
+from sovereign.pipeline.ingest import WorkUnit, read_unit, scan_host_captures
+from sovereign.pipeline.schema import DOCUMENT_SCHEMA, host_evidence_table
+from sovereign.pipeline.stage_runner import run_batch
+from sovereign.stages.base import HostEvidence
+from sovereign.stages.rights import RightsStage
 from tests.helpers.warc import warc_bytes
 
 # What the extract stage would leave of the test pages' <p>; the rights stage searches it for licence phrases.

@@ -34,10 +34,10 @@ from presidio_analyzer.predefined_recognizers import (
     UkNinoRecognizer,
 )
 
-from stages.pii.entities import DEFAULT_ENTITIES, ENTITY_COUNTRY, LANGUAGE_COUNTRIES
-from stages.pii.recognizers.email import OfflineEmailRecognizer
-from stages.pii.recognizers.eu_vat import EuVatRecognizer
-from stages.pii.recognizers.national import (
+from sovereign.stages.pii.entities import DEFAULT_ENTITIES, ENTITY_COUNTRY, LANGUAGE_COUNTRIES
+from sovereign.stages.pii.recognizers.email import OfflineEmailRecognizer
+from sovereign.stages.pii.recognizers.eu_vat import EuVatRecognizer
+from sovereign.stages.pii.recognizers.national import (
     AtSocialSecurityRecognizer,
     BeNationalNumberRecognizer,
     DkCprRecognizer,
@@ -45,7 +45,7 @@ from stages.pii.recognizers.national import (
     NlBsnRecognizer,
     PtNifRecognizer,
 )
-from stages.pii.recognizers.phone import CandidatePhoneRecognizer, EuPhoneRecognizer
+from sovereign.stages.pii.recognizers.phone import CandidatePhoneRecognizer, EuPhoneRecognizer
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from presidio_analyzer import Pattern
 from stdnum.eu import vat
 
-from stages.pii.recognizers.checked import ChecksumPatternRecognizer
+from sovereign.stages.pii.recognizers.checked import ChecksumPatternRecognizer
 
 # Formats from the EU VIES documentation; an optional space or dot may follow the prefix.
 _FORMATS = (

@@ -13,7 +13,7 @@ from stdnum.fr import nir
 from stdnum.nl import bsn
 from stdnum.pt import nif
 
-from stages.pii.recognizers.checked import ChecksumPatternRecognizer
+from sovereign.stages.pii.recognizers.checked import ChecksumPatternRecognizer
 
 
 class FrNirRecognizer(ChecksumPatternRecognizer):

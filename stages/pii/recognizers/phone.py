@@ -28,7 +28,7 @@ from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
-from stages.pii.prefilter import NOT_PII_NUMBER
+from sovereign.stages.pii.prefilter import NOT_PII_NUMBER
 
 MIN_DIGITS = 6
 BARE_SCORE = 0.3  # below the stage's 0.4 threshold until a context word adds 0.35
