@@ -14,6 +14,8 @@ import click
 
 from sovereign.pipeline.config import RunConfig, load_config
 from sovereign.pipeline.runinfo import printable
+from sovereign.pipeline.synthetic import MAX_PAGES as DEMO_MAX_PAGES
+from sovereign.pipeline.synthetic import MIN_PAGES as DEMO_MIN_PAGES
 
 EXIT_FAILURE = 1
 EXIT_VERIFY_FAILED = 2
@@ -185,7 +187,13 @@ def status_cmd(run: str, endpoint_url: str | None, region: str | None, as_json: 
     help="Where the demo corpus and the run go (DIR/corpus, DIR/run).",
 )
 @click.option("--executor", type=click.Choice(["local", "spark", "ray"]), default="local", show_default=True)
-@click.option("--pages", type=int, default=None, help="Pages in the generated demo crawl (default: the generator's).")
+@click.option(
+    "--pages",
+    type=click.IntRange(DEMO_MIN_PAGES, DEMO_MAX_PAGES),
+    default=None,
+    help="Pages in the generated demo crawl (default: the generator's; fewer than the minimum cannot hold every "
+    "planted case).",
+)
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True, help="Replace an earlier demo run.")
 @_friendly_errors
 def demo_cmd(out: str, executor: str, pages: int | None, overwrite: bool) -> None:

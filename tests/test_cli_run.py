@@ -45,3 +45,11 @@ def test_the_summary_counts_host_captures_as_not_documents(tmp_path: Path) -> No
     }
     assert rows["input records"] == "2" and rows["not documents"] == "1" and rows["ingest:host-capture"] == "1"
     assert rows["documents"] == "1" and rows["kept"] == "1" and rows["dropped documents"] == "0"
+
+
+def test_demo_pages_out_of_range_is_a_usage_error_not_an_internal_error(tmp_path: Path) -> None:
+    """`sovereign demo --pages 60` said 'internal error: ValueError' (exit 1); now click names the valid range."""
+    result = CliRunner().invoke(main, ["demo", "--pages", "60", "--out", str(tmp_path / "demo")])
+    assert result.exit_code == 2
+    assert "150<=x<=600" in result.output and "internal error" not in result.output
+    assert not (tmp_path / "demo").exists()

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
+from sovereign.pipeline.synthetic import MAX_PAGES, MIN_PAGES
 from sovereign.pipeline.synthetic import identifiers as ids
 from sovereign.pipeline.synthetic.banks import COUNTRY, LANGUAGES, load_bank
 from sovereign.pipeline.synthetic.contacts import contact_email, national_phone
@@ -20,8 +21,6 @@ from sovereign.pipeline.synthetic.similarity import shingle_jaccard
 
 DEFAULT_SEED = 20261123
 DEFAULT_PAGES = 400
-MIN_PAGES = 150
-MAX_PAGES = 600  # beyond this the sentence banks run out of paragraphs never used before
 NEAR_DUP_MIN_JACCARD = 0.72
 
 NATIONAL_IDS = {  # language -> (entity type as presidio names it, generator with the crawl's draw)
