@@ -295,8 +295,9 @@ def check_input_records(
     scanned = skipped = 0
     for item in inputs:
         uri, records = item["uri"], int(item.get("records") or 0)
-        if rows and rows.get(uri, 0) != records:
-            problems.append(f"input {uri}: run.json says {records} records, the manifest has {rows.get(uri, 0)} rows")
+        named = item.get("ref") or uri  # the manifest names a file "<source>:<rel path>" (run.json's ref)
+        if rows and rows.get(named, 0) != records:
+            problems.append(f"input {uri}: run.json says {records} records, the manifest has {rows.get(named, 0)} rows")
         found = _independent_count(uri, str(item.get("format") or ""), store)
         if found is None:
             skipped += 1

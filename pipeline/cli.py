@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
+from sovereign.pipeline.cli_errors import friendly_errors
 from sovereign.pipeline.config import RunConfig, load_config
 from sovereign.pipeline.runinfo import printable
 from sovereign.pipeline.synthetic import MAX_PAGES as DEMO_MAX_PAGES
@@ -19,34 +17,6 @@ from sovereign.pipeline.synthetic import MIN_PAGES as DEMO_MIN_PAGES
 
 EXIT_FAILURE = 1
 EXIT_VERIFY_FAILED = 2
-
-
-def _friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """One-line errors, no traceback unless --debug."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context()
-        debug = bool((ctx.find_root().obj or {}).get("debug"))
-        try:
-            return fn(*args, **kwargs)
-        except click.ClickException:
-            raise
-        except Exception as exc:
-            if debug:
-                raise
-            from sovereign.pipeline.errors import SovereignError
-            from sovereign.pipeline.runinfo import printable
-
-            if isinstance(exc, SovereignError | LookupError | FileNotFoundError):
-                # messages can quote paths and URLs: no control characters reach the terminal
-                raise click.ClickException(printable(str(exc)[:2000])) from None
-            raise click.ClickException(
-                f"internal error: {type(exc).__name__}: "
-                f"{printable(str(exc).splitlines()[0][:300]) if str(exc) else ''} (run with --debug for the traceback)"
-            ) from None
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -130,7 +100,7 @@ def _execute(cfg: RunConfig, overwrite: bool, force_out: bool = False) -> None:
     help="With --dry-run: how many work units to list.",
 )
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run: print the plan as JSON.")
-@_friendly_errors
+@friendly_errors
 def run_cmd(
     config: Path,
     more_inputs: tuple[str, ...],
@@ -166,7 +136,7 @@ def run_cmd(
 @click.option("--endpoint-url", metavar="URL", help="S3 endpoint for s3:// runs (default: $AWS_ENDPOINT_URL).")
 @click.option("--region", metavar="REGION", help="S3 region (default: $AWS_DEFAULT_REGION).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-@_friendly_errors
+@friendly_errors
 def status_cmd(run: str, endpoint_url: str | None, region: str | None, as_json: bool) -> None:
     """Show how far the run in RUN (the run's --out: a local path or s3://bucket/prefix) got: work units done of
     all, the phase (host captures, documents, reduce, shards, manifest, finished), and whether a live run holds
@@ -195,7 +165,7 @@ def status_cmd(run: str, endpoint_url: str | None, region: str | None, as_json: 
     "planted case).",
 )
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True, help="Replace an earlier demo run.")
-@_friendly_errors
+@friendly_errors
 def demo_cmd(out: str, executor: str, pages: int | None, overwrite: bool) -> None:
     """Generate the synthetic European demo crawl (if absent) and run every stage on it, offline."""
     from sovereign.pipeline.demo import demo_config
@@ -211,7 +181,7 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 @click.argument("run", metavar="RUN")
-@_friendly_errors
+@friendly_errors
 def verify_cmd(run: str) -> None:
     """Recompute every output's sha256 and the root hash, and check that input records = kept + dropped +
     quarantined. Exits non-zero with the precise mismatch on any problem."""
@@ -231,7 +201,7 @@ def verify_cmd(run: str) -> None:
 @audit_group.command("explain")
 @click.argument("run", metavar="RUN")
 @click.argument("key", metavar="URL-OR-ID")
-@_friendly_errors
+@friendly_errors
 def explain_cmd(run: str, key: str) -> None:
     """Explain, in plain words, what happened to one document (by URL or id) and why."""
     from sovereign.pipeline.explain import explain
@@ -265,6 +235,12 @@ from sovereign.pipeline.packs.cli import pack, tokenizer  # noqa: E402 - after m
 
 main.add_command(tokenizer)
 main.add_command(pack)
+from sovereign.pipeline.pull_cli import pull_cmd  # noqa: E402 - part 12D: `sovereign pull`
+
+main.add_command(pull_cmd)
+from sovereign.pipeline.release.cli import release  # noqa: E402 - part 12A: `sovereign release`
+
+main.add_command(release)
 
 if __name__ == "__main__":
     main()

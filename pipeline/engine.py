@@ -20,6 +20,7 @@ from sovereign.pipeline import duck
 from sovereign.pipeline.config import ConfigError, RunConfig
 from sovereign.pipeline.errors import SovereignError
 from sovereign.pipeline.executors import Executor, make_executor
+from sovereign.pipeline.filemeta import run_id, run_metadata
 from sovereign.pipeline.ingest import WorkUnit, detect_format
 from sovereign.pipeline.lock import RunLock
 from sovereign.pipeline.reduce_ops import ReduceContext, part_name
@@ -306,6 +307,7 @@ def _run(
 
     t0 = time.perf_counter()
     sizes_clusters = any(getattr(s, "sizes_clusters", False) for s in stages)
+    metadata = run_metadata(cfg, summaries)  # key-value pairs of every shard and manifest file
     hooks.phase("shards", len(shard_keys))
     shard_results = executor.map(
         partial(shard_task, ctx),
@@ -315,6 +317,7 @@ def _run(
                 unit_keys=unit_keys,
                 reduce_files=tuple((name, parts.get(k)) for name, parts in reduces),
                 sizes_clusters=sizes_clusters,
+                metadata=metadata,
             )
             for k in shard_keys
         ],
@@ -329,7 +332,10 @@ def _run(
     hooks.phase("manifest", parts)
     executor.map(
         partial(manifest_task, ctx),
-        [ManifestTask(part=p, parts=parts, unit_keys=unit_keys, index_files=index_files) for p in range(parts)],
+        [
+            ManifestTask(part=p, parts=parts, unit_keys=unit_keys, index_files=index_files, metadata=metadata)
+            for p in range(parts)
+        ],
         hooks.advance,
     )
     timings["manifest"] = time.perf_counter() - t0
@@ -428,8 +434,11 @@ def _write_run_json(
         "executor": executor_kind,
         "config": cfg.model_dump(mode="json"),
         "config_sha256": cfg.sha256(),
+        "run_id": run_id(cfg, summaries),  # also in every shard's and manifest file's metadata (pipeline.filemeta)
         "stages": [s.describe() for s in stages],
-        "inputs": [{k: s[k] for k in ("uri", "bytes", "sha256", "format", "source", "records")} for s in summaries],
+        "inputs": [
+            {k: s[k] for k in ("uri", "ref", "bytes", "sha256", "format", "source", "records")} for s in summaries
+        ],
         "counts": {"input_records": input_records, **counts},
         "timings_s": {
             **{k: round(v, 3) for k, v in timings.items()},

@@ -17,7 +17,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from sovereign.pipeline.gzip_scan import gzip_members
-from sovereign.pipeline.schema import STATUS_DROPPED, STATUS_QUARANTINED, document_id
+from sovereign.pipeline.schema import STATUS_DROPPED, STATUS_QUARANTINED, document_id, parse_warc_date
 from sovereign.pipeline.storage import (
     S3Settings,
     StorageError,
@@ -73,9 +73,19 @@ class WorkUnit:
     def key(self) -> str:
         return hashlib.sha256(self.uri.encode()).hexdigest()[:20]
 
+    @property
+    def rel_path(self) -> str:
+        return self.rel or self.uri.rsplit("/", 1)[-1]
+
     def record_key(self, suffix: str) -> str:
         """What a record's id is derived from: dataset, file (relative to its input) and record within it."""
-        return f"{self.source}\0{self.rel or self.uri.rsplit('/', 1)[-1]}\0{suffix}"
+        return f"{self.source}\0{self.rel_path}\0{suffix}"
+
+    @property
+    def source_ref(self) -> str:
+        """The file as shards and manifest name it: "<source>:<path relative to the input's root>", the same on
+        every machine (run.json's inputs map it to the URI read). Ids are derived from record_key, not from this."""
+        return f"{self.source}:{self.rel_path}"
 
 
 @dataclass
@@ -192,7 +202,7 @@ def read_unit(
     batcher = _Batcher(batch_size, batch_bytes)
     if unit.size == 0:
         batcher.current.decisions.append(
-            _record(unit.record_key("file"), unit.uri, "ingest:empty-file", {"bytes": 0}, STATUS_QUARANTINED)
+            _record(unit.record_key("file"), unit.source_ref, "ingest:empty-file", {"bytes": 0}, STATUS_QUARANTINED)
         )
         yield batcher.take()
         return
@@ -216,7 +226,7 @@ def _check_storage(unit: WorkUnit, failures_before: int) -> None:
 def _unreadable(unit: WorkUnit, where: str, exc: BaseException, records_read: int) -> dict[str, Any]:
     return _record(
         unit.record_key(f"unreadable@{where}"),
-        f"{unit.uri}#{where}",
+        f"{unit.source_ref}#{where}",
         "ingest:unreadable-data",
         {"error": type(exc).__name__, "after": where, "records_read": records_read},
         STATUS_QUARANTINED,
@@ -321,7 +331,7 @@ def _read_warc(
         batcher.current.decisions.append(
             _record(
                 unit.record_key(f"truncated@{intact_end}"),
-                f"{unit.uri}#offset={intact_end}",
+                f"{unit.source_ref}#offset={intact_end}",
                 "ingest:truncated-data",
                 {"after_offset": intact_end, "bytes_unreadable": unit.size - intact_end, "records_read": n},
                 STATUS_QUARANTINED,
@@ -330,7 +340,9 @@ def _read_warc(
         return
     if n == 0 and bad_from is None and not captures_only and not _has_unreadable(batcher.current):
         batcher.current.decisions.append(
-            _record(unit.record_key("file"), unit.uri, "ingest:no-records", {"bytes": unit.size}, STATUS_QUARANTINED)
+            _record(
+                unit.record_key("file"), unit.source_ref, "ingest:no-records", {"bytes": unit.size}, STATUS_QUARANTINED
+            )
         )
 
 
@@ -341,7 +353,7 @@ def _has_unreadable(batch: IngestBatch) -> bool:
 def _unread_range(unit: WorkUnit, start: int, end: int, records_read: int) -> dict[str, Any]:
     return _record(
         unit.record_key(f"unreadable@offset={start}"),
-        f"{unit.uri}#offset={start}",
+        f"{unit.source_ref}#offset={start}",
         "ingest:unreadable-data",
         {"from_offset": start, "to_offset": end, "bytes": end - start, "records_read": records_read},
         STATUS_QUARANTINED,
@@ -354,7 +366,12 @@ def _bad_length(unit: WorkUnit, read: _Read, error: BaseException | None) -> dic
     if error is not None:
         evidence["next_record_error"] = type(error).__name__
     return _record(
-        read.key, f"{unit.uri}#offset={read.offset}", "ingest:bad-record-length", evidence, STATUS_QUARANTINED, read.url
+        read.key,
+        f"{unit.source_ref}#offset={read.offset}",
+        "ingest:bad-record-length",
+        evidence,
+        STATUS_QUARANTINED,
+        read.url,
     )
 
 
@@ -443,7 +460,7 @@ class _Read:
 
 def _warc_record(unit: WorkUnit, record: Any, out: IngestBatch, seen_ids: set[str], max_bytes: int) -> _Read:
     offset = record.stream_pos
-    source_uri = f"{unit.uri}#offset={offset}"
+    source_uri = f"{unit.source_ref}#offset={offset}"
     rtype = str(record.record_type)
     url = _clean_url(record.headers.get("WARC-Target-URI"))
     record_id = record.record_id or ""
@@ -542,7 +559,7 @@ def _record_rows(
             "domain": _host(url),
             "source": unit.source,
             "source_uri": source_uri,
-            "fetched_at": record.headers.get("WARC-Date"),
+            "fetched_at": parse_warc_date(record.headers.get("WARC-Date")),
             "content_sha256": hashlib.sha256(body).hexdigest(),
             "_raw": body,
             "_http_headers": json.dumps(http_headers, ensure_ascii=False),
@@ -652,7 +669,9 @@ def _read_jsonl(
         return
     if line_no == 0:
         batcher.current.decisions.append(
-            _record(unit.record_key("file"), unit.uri, "ingest:no-records", {"bytes": unit.size}, STATUS_QUARANTINED)
+            _record(
+                unit.record_key("file"), unit.source_ref, "ingest:no-records", {"bytes": unit.size}, STATUS_QUARANTINED
+            )
         )
 
 
@@ -660,7 +679,7 @@ def _safe_line(
     unit: WorkUnit, raw: bytes, overlong: int, line_no: int, out: IngestBatch, max_bytes: int, seen: set[str]
 ) -> None:
     """One line to one row, whatever the line holds: an error quarantines this line only."""
-    source_uri = f"{unit.uri}#line={line_no}"
+    source_uri = f"{unit.source_ref}#line={line_no}"
     key = unit.record_key(f"line={line_no}")
     if overlong:
         evidence = {"bytes": overlong, "limit": max_bytes}
@@ -678,7 +697,7 @@ def _safe_line(
 def _jsonl_line(unit: WorkUnit, raw: bytes, line_no: int, out: IngestBatch, max_bytes: int, seen: set[str]) -> None:
     if not raw.strip():
         return
-    source_uri = f"{unit.uri}#line={line_no}"
+    source_uri = f"{unit.source_ref}#line={line_no}"
 
     def quarantine(reason: str, evidence: dict[str, Any]) -> None:
         out.decisions.append(
@@ -718,7 +737,7 @@ def _read_parquet(
             for rb in pfile.iter_batches(batch_size=batcher.batch_size):
                 for row in rb.to_pylist():
                     position = f"row={row_no}"
-                    source_uri = f"{unit.uri}#{position}"
+                    source_uri = f"{unit.source_ref}#{position}"
                     row_no += 1
                     text = row.get(unit.text_column)
                     problem: tuple[str, dict[str, Any]] | None = None

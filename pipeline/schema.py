@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -19,8 +21,10 @@ DOCUMENT_FIELDS: list[pa.Field] = [
     pa.field("url", pa.string()),
     pa.field("domain", pa.string()),
     pa.field("source", pa.string()),  # dataset name from the run config
-    pa.field("source_uri", pa.string()),  # file URI + "#offset=N" (WARC) or "#line=N" / "#row=N"
-    pa.field("fetched_at", pa.string()),  # ISO 8601 from WARC-Date where known
+    # "<source>:<path relative to the input's root>#offset=N" (WARC) or "#line=N" / "#row=N": portable, never the
+    # building machine's absolute path (run.json's inputs map it to the file read)
+    pa.field("source_uri", pa.string()),
+    pa.field("fetched_at", pa.timestamp("us", tz="UTC")),  # WARC-Date (UTC); null where unknown or unparsable
     pa.field("content_sha256", pa.string()),  # sha256 of the raw record payload (or of the text for text inputs)
     pa.field("_raw", pa.binary()),  # HTTP body (HTML) for WARC records; null for text inputs
     pa.field("_http_headers", pa.string()),  # JSON list of [name, value] pairs, as captured
@@ -62,7 +66,7 @@ def evidence_json(evidence: dict[str, Any] | None) -> str | None:
 MANIFEST_SCHEMA = pa.schema(
     [pa.field(f.name, f.type, nullable=f.name not in ("id", "status")) for f in DECISION_SCHEMA]
     + [
-        pa.field("licence", pa.string()),
+        pa.field("licence", pa.string()),  # registry id (licenses/registry.yaml), as in the shards
         pa.field("shard", pa.string()),  # relative path of the shard holding a kept document
         pa.field("row", pa.int64()),  # row index inside that shard
     ]
@@ -77,7 +81,7 @@ HOST_EVIDENCE_SCHEMA = pa.schema(
         pa.field("http_status", pa.int32()),
         pa.field("headers", pa.string()),  # JSON list of [name, value]
         pa.field("body", pa.binary()),
-        pa.field("fetched_at", pa.string()),
+        pa.field("fetched_at", pa.string()),  # WARC-Date as captured (quoted in evidence; compared parsed)
         pa.field("source_uri", pa.string()),
         pa.field("body_bytes", pa.int64()),  # the body's length as captured (body holds at most the ingest's cap)
         pa.field("truncated", pa.bool_()),  # body was cut at the cap
@@ -99,6 +103,27 @@ def host_evidence_table(rows: list[dict]) -> pa.Table:
 STATUS_KEPT = "kept"
 STATUS_DROPPED = "dropped"
 STATUS_QUARANTINED = "quarantined"
+
+
+# WARC 1.1 (ISO 28500:2017, 5.4): W3C-ISO8601 in UTC, "YYYY-MM-DDThh:mm:ssZ", optionally with a fraction of a
+# second; WARC 1.0 allows only whole seconds. A regex rather than datetime.fromisoformat: that also accepts dates
+# without a zone, with other offsets, or spaces, which WARC-Date never holds.
+_WARC_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z", re.ASCII)
+
+
+def parse_warc_date(value: str | None) -> datetime | None:
+    """A WARC-Date as a UTC datetime (microseconds), or None where absent or not a valid WARC date."""
+    if not value:
+        return None
+    m = _WARC_DATE.fullmatch(value.strip())
+    if not m:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    micros = int((m.group(7) or "").ljust(6, "0")[:6])
+    try:
+        return datetime(year, month, day, hour, minute, second, micros, tzinfo=UTC)
+    except ValueError:  # e.g. month 13, 30 February, second 60
+        return None
 
 
 def document_id(source_key: str) -> str:

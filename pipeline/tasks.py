@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from sovereign.pipeline import duck
 from sovereign.pipeline.config import RunConfig
+from sovereign.pipeline.filemeta import with_metadata
 from sovereign.pipeline.ingest import WorkUnit, read_unit, scan_host_captures
 from sovereign.pipeline.sandbox import StageSandbox, sandbox_for
 from sovereign.pipeline.schema import (
@@ -146,6 +147,7 @@ def unit_task(ctx: TaskContext, unit: WorkUnit) -> dict[str, Any]:
     done_rel = f"{unit_dir(unit)}/done.json"
     if store.exists(done_rel):
         summary = json.loads(store.read_bytes(done_rel))
+        summary.setdefault("ref", unit.source_ref)  # a unit committed by an earlier version
         summary["resumed"] = True
         return summary
     cfg = ctx.config()
@@ -203,6 +205,7 @@ def unit_task(ctx: TaskContext, unit: WorkUnit) -> dict[str, Any]:
     digest, size = sha256_stream(*filesystem_for(unit.uri, store.settings))
     summary = {
         "uri": unit.uri,
+        "ref": unit.source_ref,  # what the manifest's source_uri names the file by
         "bytes": size,
         "sha256": digest,
         "format": unit.format,
@@ -277,6 +280,7 @@ class ShardTask:
     # (stage name, rel of that reduce's part for this shard, None when it has none), in stage order
     reduce_files: tuple[tuple[str, str | None], ...]
     sizes_clusters: bool = False  # a global stage sizes clusters: documents in none get dup_cluster_size 1
+    metadata: tuple[tuple[str, str], ...] = ()  # the run's key-value pairs for the file (pipeline.filemeta)
 
 
 # An empty REDUCE_SCHEMA relation, for a shard none of whose documents a reduce named.
@@ -358,7 +362,7 @@ def shard_task(ctx: TaskContext, task: ShardTask) -> dict[str, Any]:
             sizes.insert(0, f"r{i}.dup_cluster_size")  # a later stage's size wins
         size_default = "1" if task.sizes_clusters else "NULL"
         case = lambda whens: f"CASE {' '.join(whens)} END" if whens else "NULL"  # noqa: E731
-        shard_schema = run_shard_schema(ctx.config())
+        shard_schema = with_metadata(run_shard_schema(ctx.config()), task.metadata, "documents")
         # dup_cluster_size (REDUCE_SCHEMA) comes from the reduces, when a stage of the run declares it.
         sized = "dup_cluster_size" in shard_schema.names
         con.execute(
@@ -422,6 +426,7 @@ class ManifestTask:
     parts: int
     unit_keys: tuple[str, ...]
     index_files: tuple[str, ...]
+    metadata: tuple[tuple[str, str], ...] = ()  # the run's key-value pairs for the file (pipeline.filemeta)
 
 
 def manifest_part_of(doc_id: str, parts: int) -> int:
@@ -457,7 +462,8 @@ def manifest_task(ctx: TaskContext, task: ManifestTask) -> dict[str, Any]:
         low, high = manifest_range(task.part, task.parts)  # the same ranges as manifest_part_of()
         where = f"WHERE id >= {sql_string(low)}" + (f" AND id < {sql_string(high)}" if high else "")
         path = os.path.join(scratch, "manifest.parquet")
-        rows = _stream_parquet(con, f"SELECT * FROM ({union}) {where} ORDER BY id, source_uri", MANIFEST_SCHEMA, path)
+        schema = with_metadata(MANIFEST_SCHEMA, task.metadata, "manifest")
+        rows = _stream_parquet(con, f"SELECT * FROM ({union}) {where} ORDER BY id, source_uri", schema, path)
         store.put_file(path, manifest_rel(task.part))
         con.close()
     finally:

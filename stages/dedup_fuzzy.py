@@ -128,8 +128,8 @@ class FuzzyDedupStage(GlobalStage):
         )
 
 
-def _json_number(text: str | None, field: str) -> float | None:
+def _json_number(text: str | dict | None, field: str) -> float | None:
     if not text:
         return None
-    value = json.loads(text).get(field)
+    value = (text if isinstance(text, dict) else json.loads(text)).get(field)  # quality_signals is a struct
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -11,6 +11,9 @@ import pytest
 
 from tests.helpers.shared import SHARED_DATA_ENV, shared_data_dir
 
+# Fixtures shared by several test modules (module-scoped: each module builds its own).
+pytest_plugins = ["tests.helpers.packs"]
+
 # Tests that run longer than ~10 s on a 2-core machine (nodeid prefixes), marked `slow` with the Spark/Ray ones.
 SLOW_TESTS = (
     "tests/test_engine.py::test_sigkill_then_resume_gives_identical_bytes",

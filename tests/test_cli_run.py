@@ -20,7 +20,7 @@ def test_a_shell_expanded_glob_after_input_runs_every_file(tmp_path: Path) -> No
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["run", str(config), "--input", *files, "--out", str(out)])
     assert result.exit_code == 0, result.output
-    sources = {r["source_uri"].split("#")[0].rsplit("/", 1)[-1] for r in pq.read_table(out / "manifest").to_pylist()}
+    sources = {r["source_uri"].split("#")[0].split(":", 1)[1] for r in pq.read_table(out / "manifest").to_pylist()}
     assert sources == {f"crawl-{i}.warc.gz" for i in range(3)}
 
 

@@ -61,7 +61,7 @@ def test_near_duplicates_clustered_with_survivor_rule(tmp_path: Path) -> None:
     words = base.split()
     edited = " ".join(words[:-3] + ["changed", "ending", "here"])
     texts = [base, edited, base + " Cookie banner: we use cookies.", synthetic_paragraphs(1, seed=8)[0]]
-    signals = [json.dumps({"q": v}) for v in (0.2, 0.9, 0.5, 0.1)]
+    signals = [{"q": v} for v in (0.2, 0.9, 0.5, 0.1)]  # quality_signals is a struct
     stage = FuzzyDedupStage(survivor_score="quality_signals.q")
     out = _reduce_local(stage, _docs(texts, quality_signals=signals), tmp_path)
     assert out.schema == REDUCE_SCHEMA

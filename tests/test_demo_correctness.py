@@ -18,6 +18,8 @@ from sovereign.pipeline.demo import demo_config
 from sovereign.pipeline.engine import run_pipeline
 from sovereign.pipeline.synthetic.expectations import demo_expectations
 from sovereign.stages.pii.entities import DEFAULT_ENTITIES
+from sovereign.stages.rights.licences import LicenceMatcher
+from sovereign.stages.rights.policy import load_registry
 from tests.helpers.evidence_doc import documented, problems
 from tests.helpers.outputs import texts_of
 
@@ -147,13 +149,21 @@ def test_low_quality_pages_are_dropped(run: Run, expect: dict) -> None:
 
 
 def test_licences_recorded_as_planted(run: Run, expect: dict) -> None:
-    shard_licence = {r["url"]: r["licence"] for r in run.shards}
+    shards = {r["url"]: r for r in run.shards}
+    registry = LicenceMatcher(load_registry()[0])
     checked = 0
     for url, page in expect["page"].items():
         row = run.row(url)
         if row["status"] != "kept":
             continue
-        assert row["licence"] == page["licence"] == shard_licence[url], (url, row["licence"], page["licence"])
+        shard = shards[url]
+        # The planted licence is a variant (CC-BY-NC-ND-4.0): shards and manifest carry its registry id
+        # (CC-BY-NC-ND), the shards also the variant, the registry's training class and conditions.
+        entry = registry.entry_for(page["licence"]) if page["licence"] else None
+        assert row["licence"] == shard["licence"] == (entry.id if entry else None), (url, row["licence"])
+        assert shard["licence_spdx"] == page["licence"], (url, shard["licence_spdx"], page["licence"])
+        assert shard["licence_training"] == (entry.training if entry else "unknown"), url
+        assert (shard["licence_conditions"] is None) == (entry is None), url
         checked += page["licence"] is not None
     assert checked >= 5, "kept pages with a licence should be checked"
 

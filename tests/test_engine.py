@@ -109,7 +109,7 @@ def test_bad_input_is_quarantined_and_counts_reconcile(bad_run: Path) -> None:
     } <= quarantined
 
     def files(reason: str) -> set[str]:
-        return {r["source_uri"].split("#")[0].rsplit("/", 1)[-1] for r in by_reason[reason]}
+        return {r["source_uri"].split("#")[0].split(":", 1)[1] for r in by_reason[reason]}
 
     assert files("ingest:unreadable-data") == {"random.warc.gz"}
     assert files("ingest:truncated-data") == {"truncated.warc.gz"}
@@ -119,12 +119,12 @@ def test_bad_input_is_quarantined_and_counts_reconcile(bad_run: Path) -> None:
     assert len(before_cut) == 3
     for copy in before_cut:
         pair = sorted((r for r in rows if r["url"] == copy["url"]), key=lambda r: r["id"])
-        assert [r["source_uri"].split("#")[0].rsplit("/", 1)[-1] for r in pair] in (
+        assert [r["source_uri"].split("#")[0].split(":", 1)[1] for r in pair] in (
             ["good.warc.gz", "truncated.warc.gz"],
             ["truncated.warc.gz", "good.warc.gz"],
         )
         assert [(r["status"], r["reason"]) for r in pair] == [("kept", None), ("dropped", "duplicate:exact")]
-    kept_sources = {r["source_uri"].split("#")[0].rsplit("/", 1)[-1] for r in rows if r["status"] == "kept"}
+    kept_sources = {r["source_uri"].split("#")[0].split(":", 1)[1] for r in rows if r["status"] == "kept"}
     assert {"truncated.warc.gz", "good.warc.gz", "utf8.warc.gz", "docs.jsonl"} <= kept_sources  # ids are fixed
     # Reasons and evidence never carry document text.
     for r in rows:

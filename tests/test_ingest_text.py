@@ -53,10 +53,10 @@ def test_parquet_and_jsonl_documents(tmp_path: Path) -> None:
         }
     )
     result = run_pipeline(cfg)
-    rows = {r["source_uri"].rsplit("/", 1)[-1]: r for r in pq.read_table(out / "manifest").to_pylist()}
-    assert rows["laws.parquet#row=2"]["reason"] == "ingest:missing-text"
-    assert rows["broken.parquet#row=0"]["reason"] == "ingest:unreadable-data"
-    assert rows["broken.parquet#row=0"]["status"] == "quarantined"
+    rows = {r["source_uri"]: r for r in pq.read_table(out / "manifest").to_pylist()}
+    assert rows["laws:laws.parquet#row=2"]["reason"] == "ingest:missing-text"  # "<source>:<relative path>#row"
+    assert rows["laws:broken.parquet#row=0"]["reason"] == "ingest:unreadable-data"
+    assert rows["laws:broken.parquet#row=0"]["status"] == "quarantined"
     kept = pq.read_table(out / "shards").to_pylist()
     by_text = {r["text"][-5:]: r for r in kept}
     assert set(by_text) == {"Eins.", "Zwei.", "Drei.", "Vier."}

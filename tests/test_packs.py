@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import struct
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -20,68 +17,7 @@ from tokenizers import Tokenizer
 
 from sovereign.pipeline.packs import find_documents, verify_packs
 from sovereign.pipeline.packs.cli import pack, tokenizer
-from sovereign.pipeline.schema import document_id
-from tests.helpers.shared import shared_path
-from tests.helpers.texts import hard_texts, real_texts
-
-# The shard columns a pack reads (a real shard has more; packs never read them).
-SHARD_COLUMNS = pa.schema([("id", pa.string()), ("text", pa.string()), ("language", pa.string())])
-DTYPES = {1: np.uint8, 2: np.int8, 3: np.int16, 4: np.int32, 5: np.int64, 6: np.float64, 7: np.float32, 8: np.uint16}
-
-
-def read_megatron(prefix: Path) -> list[np.ndarray]:
-    """Independent reader, from the layout: magic, <Q version, <B dtype, <Q sequences, <Q documents(+1), int32
-    lengths, int64 byte pointers, int64 document indices; .bin = the tokens."""
-    raw = (prefix.parent / (prefix.name + ".idx")).read_bytes()
-    assert raw[:9] == b"MMIDIDX\x00\x00"
-    version, code, n_seq, n_doc = struct.unpack("<QBQQ", raw[9:34])
-    assert version == 1
-    lengths = np.frombuffer(raw, "<i4", n_seq, 34)
-    pointers = np.frombuffer(raw, "<i8", n_seq, 34 + 4 * n_seq)
-    docs = np.frombuffer(raw, "<i8", n_doc, 34 + 12 * n_seq)
-    assert np.array_equal(docs, np.arange(n_seq + 1))
-    dtype = np.dtype(DTYPES[code])
-    data = np.memmap(prefix.parent / (prefix.name + ".bin"), dtype=dtype, mode="r")
-    return [
-        np.array(data[p // dtype.itemsize : p // dtype.itemsize + n]) for p, n in zip(pointers, lengths, strict=True)
-    ]
-
-
-def _language_docs() -> dict[str, list[str]]:
-    texts = real_texts()
-    samples = json.loads(shared_path("conformance", "resiliparse-lang-samples", "samples.json").read_text())
-    docs: dict[str, list[str]] = {s["lang"]: [s["text"]] for s in samples}
-    docs["de"] = texts[16:60]
-    docs["en"] = texts[-600:-300][:150]
-    docs["fr"] = texts[-300:][:150]
-    docs["el"] = docs["el"] + [t for t in hard_texts() if any("\u0370" <= ch <= "\u03ff" for ch in t)]
-    docs["xx"] = hard_texts()[:40]  # emoji, U+FFFD, long words, whitespace runs, <|endoftext|> inside text
-    return docs
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run = tmp_path_factory.mktemp("run")
-    for lang, texts in _language_docs().items():
-        rows = sorted(
-            ({"id": document_id(f"{lang}:{i}"), "text": t} for i, t in enumerate(texts)), key=lambda r: r["id"]
-        )
-        parts = [rows[: len(rows) // 2], rows[len(rows) // 2 :]] if len(rows) > 20 else [rows]
-        for k, part in enumerate(parts):
-            cols = {"id": [r["id"] for r in part], "text": [r["text"] for r in part], "language": [lang] * len(part)}
-            out = run / "shards" / f"lang={lang}" / f"part-{k:05d}.parquet"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(pa.table(cols, schema=SHARD_COLUMNS), out, compression="zstd")
-    (run / "run.json").write_text(json.dumps({"root_hash": "ab" * 32}))
-    return run
-
-
-@pytest.fixture(scope="module")
-def tokenizer_file(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("tok") / "tokenizer.json"
-    result = CliRunner().invoke(tokenizer, ["train", str(run_dir), "--vocab-size", "1200", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+from tests.helpers.packs import pack_files, read_megatron
 
 
 def test_training_is_deterministic_and_offline(run_dir: Path, tokenizer_file: Path, tmp_path: Path) -> None:
@@ -135,18 +71,14 @@ def test_pack_round_trip_with_independent_reader(run_dir: Path, tokenizer_file: 
     assert len(first) == 1 and first[0]["id"] == seen[5]
 
 
-def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 def test_every_path_gives_identical_pack_bytes(run_dir: Path, tokenizer_file: Path, tmp_path: Path) -> None:
     """cpu in this process, cpu over 2 worker processes (smaller batches, languages in flight together), HF
     encode_batch, and the array program: the same bytes, file for file."""
     _pack(run_dir, tokenizer_file, tmp_path / "cpu")
-    want = _files(tmp_path / "cpu")
+    want = pack_files(tmp_path / "cpu")
     for name, extra in {"pool": ("--workers", "2"), "hf": ("--device", "hf"), "numpy": ("--device", "numpy")}.items():
         _pack(run_dir, tokenizer_file, tmp_path / name, *extra)
-        got = _files(tmp_path / name)
+        got = pack_files(tmp_path / name)
         assert sorted(got) == sorted(want), name
         assert [rel for rel in want if got[rel] != want[rel]] == [], name
 
@@ -165,7 +97,7 @@ def test_cpu_falls_back_to_hf_for_a_tokenizer_it_cannot_reproduce(
     assert "HF encode_batch_fast (the word cache cannot reproduce this tokenizer: normalizer" in said
     assert verify_packs(str(tmp_path / "cpu")) == []
     hf = CliRunner().invoke(pack, [*args, str(tmp_path / "hf"), "--device", "hf"])
-    assert hf.exit_code == 0 and _files(tmp_path / "hf") == _files(tmp_path / "cpu")
+    assert hf.exit_code == 0 and pack_files(tmp_path / "hf") == pack_files(tmp_path / "cpu")
     refused = CliRunner().invoke(pack, [*args, str(tmp_path / "np"), "--device", "numpy"])
     assert refused.exit_code == 1 and "cannot reproduce this tokenizer: normalizer" in " ".join(refused.output.split())
 
@@ -259,7 +191,8 @@ def test_demo_run_train_pack_then_audit_verify(tmp_path: Path) -> None:
 
 # Made by the packer before it ran on the executor (issue 10): the same run + tokenizer must give the same bytes.
 BEFORE_FILES_ROOT_HASH = "21e8564fbcaf2b2ffa5941dceb8e2d55099a29d743062c31a92faf4faf5feb77"
-BEFORE_PACK_JSON_SHA256 = "0425c998a01b607ade3f3f7b43e47dc6fd103bb5f18f6b0a6657865938d034b3"
+# pack.json since issue 12 (it lists the trainer files and the mixture; the files above are unchanged).
+BEFORE_PACK_JSON_SHA256 = "78882080b0110a62fbcb3d7c6f101256b78906b17fd0e4077446dff8d6f3eecd"
 
 
 @pytest.mark.parametrize("chunk_rows", [2048, 7])  # 7: many encode tasks per shard, parts spanning several
@@ -270,8 +203,10 @@ def test_pack_bytes_unchanged_since_before_executor_tasks(
 
     monkeypatch.setattr(pack_module, "CHUNK_ROWS", chunk_rows)
     _pack(run_dir, tokenizer_file, tmp_path / "p")
-    files = {rel: hashlib.sha256(data).hexdigest() for rel, data in _files(tmp_path / "p").items()}
+    files = {rel: hashlib.sha256(data).hexdigest() for rel, data in pack_files(tmp_path / "p").items()}
     files.pop("pack.json")
+    for added in ("blend.txt", "tokenizer_config.json", "special_tokens_map.json"):  # issue 12's trainer files
+        files.pop(added)
     lines = "".join(f"{rel}\t{sha}\n" for rel, sha in sorted(files.items()))
     assert hashlib.sha256(lines.encode()).hexdigest() == BEFORE_FILES_ROOT_HASH, sorted(files.items())
     assert hashlib.sha256((tmp_path / "p/pack.json").read_bytes()).hexdigest() == BEFORE_PACK_JSON_SHA256
@@ -335,7 +270,7 @@ def test_interrupted_pack_resumes_skipping_finished_work(
     assert {p: p.stat().st_ino for p in finished} == inodes  # skipped, not rewritten
     assert not (out / ".work").exists() and verify_packs(str(out)) == []
     _pack(run_dir, tokenizer_file, tmp_path / "fresh")
-    assert _files(out) == _files(tmp_path / "fresh")
+    assert pack_files(out) == pack_files(tmp_path / "fresh")
 
 
 def test_pack_errors_are_sovereign_errors_and_commands_are_registered() -> None:

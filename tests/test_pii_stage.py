@@ -13,7 +13,7 @@ from presidio_analyzer import AnalyzerEngine, EntityRecognizer
 from sovereign.pipeline.synthetic.pii_evalset import CHECKSUM_ENTITIES, gen_de_tax_id, gen_iban, generate, score
 from sovereign.stages.base import safe_error
 from sovereign.stages.pii import PiiStage
-from sovereign.stages.pii.stage import country_of, resolve
+from sovereign.stages.pii.stage import COUNTS_TYPE, country_of, resolve
 from sovereign.stages.registry import build_stage, stage_class
 
 TEXT = (
@@ -55,10 +55,17 @@ def test_replaces_with_placeholders_and_counts(stage: PiiStage) -> None:
     assert "<DE_TAX_ID>" in out and "<PHONE>" in out and "<EMAIL>" in out and "<IBAN>" in out
     assert tax not in out and iban not in out and "anna.schmidt" not in out
     assert "2024-480619" in out and "12.03.2021" in out and "BGBl. I S. 1204" in out  # hard negatives kept
-    assert rows["d0"]["pii_counts"] == '{"DE_TAX_ID":1,"EMAIL_ADDRESS":1,"IBAN_CODE":1,"PHONE_NUMBER":1}'
+    assert _found(rows["d0"]["pii_counts"]) == {"DE_TAX_ID": 1, "EMAIL_ADDRESS": 1, "IBAN_CODE": 1, "PHONE_NUMBER": 1}
     assert rows["d1"]["pii_counts"] is None and rows["d1"]["text"] is None
-    assert rows["d2"]["pii_counts"] == "{}" and rows["d2"]["text"] == "Kein Inhalt hier."
-    assert result.kept.schema.field("pii_counts").type == pa.string()
+    assert _found(rows["d2"]["pii_counts"]) == {} and rows["d2"]["text"] == "Kein Inhalt hier."
+    # Typed: one int32 per entity type; 0 where searched and not found, null where the run did not search.
+    assert result.kept.schema.field("pii_counts").type == COUNTS_TYPE
+    assert rows["d2"]["pii_counts"]["EMAIL_ADDRESS"] == 0 and rows["d2"]["pii_counts"]["PERSON"] is None
+
+
+def _found(counts: dict[str, int | None]) -> dict[str, int]:
+    """The entity types a pii_counts value reports as found."""
+    return {k: v for k, v in counts.items() if v}
 
 
 def test_presidio_is_really_used(stage: PiiStage) -> None:
@@ -81,10 +88,10 @@ def test_custom_placeholders() -> None:
 def test_language_and_tld_scope(stage: PiiStage) -> None:
     bsn = "Mijn BSN is 111222333."
     # A Dutch identifier is looked for in Dutch text, or in any text from a .nl site, not in German text from .de.
-    assert stage.apply_batch([_doc(0, bsn, "nl")])[0]["pii_counts"] == '{"NL_BSN":1}'
-    assert stage.apply_batch([_doc(0, bsn, "de")])[0]["pii_counts"] == "{}"
-    assert stage.apply_batch([_doc(0, bsn, "de", "https://shop.example.nl/")])[0]["pii_counts"] == '{"NL_BSN":1}'
-    assert stage.apply_batch([_doc(0, bsn, None, None)])[0]["pii_counts"] == '{"NL_BSN":1}'
+    assert _found(stage.apply_batch([_doc(0, bsn, "nl")])[0]["pii_counts"]) == {"NL_BSN": 1}
+    assert _found(stage.apply_batch([_doc(0, bsn, "de")])[0]["pii_counts"]) == {}
+    assert _found(stage.apply_batch([_doc(0, bsn, "de", "https://shop.example.nl/")])[0]["pii_counts"]) == {"NL_BSN": 1}
+    assert _found(stage.apply_batch([_doc(0, bsn, None, None)])[0]["pii_counts"]) == {"NL_BSN": 1}
     assert country_of({"url": "https://www.gov.uk/x"}) == "uk" and country_of({"url": "https://a.com"}) is None
 
 
@@ -98,7 +105,7 @@ def test_seeded_values_never_leak(stage: PiiStage, caplog: pytest.LogCaptureFixt
         with pytest.raises(TypeError) as quarantined:  # the stage runner quarantines it (one isolation path)
             stage.apply_batch([rows[-1]])
     out = " ".join(result.kept.column("text").to_pylist())
-    sidecar = json.dumps(result.decisions) + " ".join(result.kept.column("pii_counts").to_pylist())
+    sidecar = json.dumps(result.decisions) + json.dumps(result.kept.column("pii_counts").to_pylist())
     logs = " ".join(r.getMessage() for r in caplog.records)
     leaked = [v for v in seeded if v in out or v in sidecar or v in logs]
     assert not leaked, f"{len(leaked)} seeded values survived"
@@ -129,7 +136,7 @@ def test_runs_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
     s = PiiStage(languages=["pt"])  # a fresh engine: set-up and the e-mail check must not fetch anything
     kept = s.process(pa.Table.from_pylist([_doc(0, "Escreva para maria@exemplo.pt, NIF 123456789.", "pt", None)]))
-    assert kept.kept.column("pii_counts")[0].as_py() == '{"EMAIL_ADDRESS":1,"PT_NIF":1}'
+    assert _found(kept.kept.column("pii_counts")[0].as_py()) == {"EMAIL_ADDRESS": 1, "PT_NIF": 1}
 
 
 def test_person_with_spacy_model() -> None:
@@ -140,7 +147,7 @@ def test_person_with_spacy_model() -> None:
     text = "Hier, Emmanuel Dupont a rencontré Marie Curie à Lyon pour parler du projet."
     row = s.process(pa.Table.from_pylist([_doc(0, text, "fr", None)])).kept.to_pylist()[0]
     assert "Dupont" not in row["text"] and "<PERSON>" in row["text"]
-    assert json.loads(row["pii_counts"])["PERSON"] >= 1
+    assert row["pii_counts"]["PERSON"] >= 1
 
 
 def test_windows_find_what_plain_presidio_finds(stage: PiiStage) -> None:

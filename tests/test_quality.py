@@ -62,7 +62,7 @@ def test_public_sector_laws_pass(langid: LanguageIdStage, quality: QualityStage)
     for doc in _identified(langid, texts):
         verdict = quality.apply(doc)
         assert isinstance(verdict, dict), (doc["id"], doc["language"], verdict)
-        assert json.loads(verdict["quality_signals"])["stop_words"] >= 20
+        assert verdict["quality_signals"]["stop_words"] >= 20
 
 
 def test_we_keep_what_datatrove_default_gopher_drops(langid: LanguageIdStage, quality: QualityStage) -> None:
@@ -88,7 +88,7 @@ def test_we_keep_what_datatrove_default_gopher_drops(langid: LanguageIdStage, qu
         assert gopher.filter(Document(text=doc["text"], id=doc["id"])) == (False, "gopher_enough_stop_words")
         verdict = quality.apply(doc)
         assert isinstance(verdict, dict), (doc["id"], verdict)
-        assert json.loads(verdict["quality_signals"])["stop_words"] >= 2
+        assert verdict["quality_signals"]["stop_words"] >= 2
 
 
 GOOD_EN = (
@@ -153,7 +153,7 @@ def test_unknown_language_falls_back_to_generic_rules(quality: QualityStage) -> 
     assert quality.apply({"id": "a", "text": keywords, "language": "en"}).reason == "quality:min_stop_words"
     assert isinstance(quality.apply({"id": "a", "text": keywords}), dict)  # no language: no stop-word rule
     assert isinstance(quality.apply({"id": "a", "text": keywords, "language": "xx"}), dict)  # no list
-    signals = json.loads(quality.apply({"id": "b", "text": GOOD_EN, "language": None})["quality_signals"])
+    signals = quality.apply({"id": "b", "text": GOOD_EN, "language": None})["quality_signals"]
     assert signals["stop_words"] is None and signals["n_words"] == len(GOOD_EN.split())
 
 
@@ -172,7 +172,7 @@ def test_overrides_and_validation() -> None:
     relaxed = QualityStage(min_stop_words=None)
     assert isinstance(relaxed.apply({"id": "a", "text": text, "language": "de"}), dict)
     custom = QualityStage(stop_words={"en": ["committee", "library"]}, min_stop_words=2)
-    assert json.loads(custom.apply({"id": "a", "text": text, "language": "en"})["quality_signals"])["stop_words"] == 2
+    assert custom.apply({"id": "a", "text": text, "language": "en"})["quality_signals"]["stop_words"] == 2
     with pytest.raises(ConfigError):
         QualityStage(overrides={"de": {"min_stopwords": 3}})
     with pytest.raises(ConfigError):
@@ -194,8 +194,10 @@ def test_process_is_deterministic_and_signals_are_stable(langid: LanguageIdStage
     assert a.kept.schema.field("quality_signals").type == next(
         c.type for c in QualityStage.columns if c.name == "quality_signals"
     )
+    # Typed: one field per signal the rules read, counts as integers, ratios rounded to 4 decimals.
     sig = a.kept.column("quality_signals").to_pylist()[0]
-    assert sig == json.dumps(json.loads(sig), sort_keys=True, separators=(",", ":"))
+    assert list(sig) == list(dict.fromkeys(signal for _, signal, _ in RULES))
+    assert isinstance(sig["n_words"], int) and all(v is None or round(v, 4) == v for v in sig.values())
     assert [d["reason"] for d in a.decisions] == ["quality:min_stop_words"]
     assert all(d["status"] == STATUS_DROPPED and "casino" not in d["evidence"] for d in a.decisions)
 

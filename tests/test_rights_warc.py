@@ -202,11 +202,19 @@ def test_licence_kept_with_evidence_and_conditional_policy():
         rec("https://ex.eu/b", body=b'<a href="http://creativecommons.org/publicdomain/zero/1.0/">CC0</a>'),
     ]
     out, _, kept = run_stage(recs)
-    assert out["https://ex.eu/a"][:2] == ("kept", "CC-BY-NC-SA-3.0-DE")
+    # The shards carry the registry id, the variant as detected, the registry's class and conditions.
+    assert out["https://ex.eu/a"][:2] == ("kept", "CC-BY-NC-SA")
     lic = out["https://ex.eu/a"][2]["checks"]["licence"]
     assert lic["where"] == "rel-license" and lic["training"] == "conditional" and lic["registry_entry"] == "CC-BY-NC-SA"
+    assert lic["id"] == "CC-BY-NC-SA-3.0-DE"  # evidence unchanged: the variant and its registry entry
     assert out["https://ex.eu/b"][:2] == ("kept", "CC0-1.0")
+    rows = {r["url"]: r for r in kept.to_pylist()}
+    assert rows["https://ex.eu/a"]["licence_spdx"] == "CC-BY-NC-SA-3.0-DE"
+    assert rows["https://ex.eu/a"]["licence_training"] == "conditional"
+    assert rows["https://ex.eu/a"]["licence_conditions"] == ["attribution", "share-alike", "non-commercial"]
+    assert rows["https://ex.eu/b"]["licence_training"] == "yes" and rows["https://ex.eu/b"]["licence_conditions"] == []
     assert kept.schema.field("licence").type == pa.string()
+    assert kept.schema.field("licence_conditions").type == pa.list_(pa.string())
     out, _, _ = run_stage(recs, overrides={"sources": {"web": {"licences": {"training_conditional": "drop"}}}})
     assert out["https://ex.eu/a"][1] == "rights:licence-conditional"
     assert out["https://ex.eu/b"][0] == "kept"
@@ -253,12 +261,20 @@ def test_text_inputs_licence_column_dcat_and_host_default(tmp_path):
     stage = RightsStage(dcat_catalogue=str(path))
     stage.host_evidence = HostEvidence(host_evidence_table([]))
     res = stage.process(pa.Table.from_pylist(docs, schema=DOCUMENT_SCHEMA))
-    got = {r["id"]: (r["licence"], json.loads(r["_rights_evidence"])) for r in res.kept.to_pylist()}
+    rows = {r["id"]: r for r in res.kept.to_pylist()}
+    got = {i: (r["licence"], json.loads(r["_rights_evidence"])) for i, r in rows.items()}
     assert got["t1"][0] == "etalab-2.0"
     assert got["t2"][0] == "DL-DE-ZERO-2.0" and got["t2"][1]["checks"]["licence"]["where"] == "dcat"
     assert got["t3"][0] == "DL-DE-BY-2.0"
     assert got["t4"][0] is None and got["t4"][1]["checks"]["licence_unrecognised"]
-    assert got["t5"][0] == "CC-BY-4.0" and got["t5"][1]["checks"]["licence"]["where"] == "host-default"
+    # No licence found: null licence with the explicit "unknown" class, conditions unknown (null, not []).
+    assert (rows["t4"]["licence_training"], rows["t4"]["licence_conditions"], rows["t4"]["licence_spdx"]) == (
+        "unknown",
+        None,
+        None,
+    )
+    assert got["t5"][0] == "CC-BY" and got["t5"][1]["checks"]["licence"]["where"] == "host-default"
+    assert rows["t5"]["licence_spdx"] == "CC-BY-4.0" and rows["t5"]["licence_training"] == "yes"
 
 
 def test_robots_source_folder_and_describe(tmp_path):

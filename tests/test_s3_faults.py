@@ -103,11 +103,13 @@ def test_default_retry_budget_comes_from_env(monkeypatch: pytest.MonkeyPatch) ->
 
 
 class _InputReadsFail(FaultProxy):
-    """Every ranged read of an input WARC fails with a 500 (listing, HEAD and the output's requests go through):
-    object storage down for the inputs, longer than the retries last."""
+    """While `down`, every ranged read of an input WARC fails with a 500 (listing, HEAD and the output's requests
+    go through): object storage down for the inputs, longer than the retries last."""
+
+    down = True
 
     def _decide(self, method: str, target: str, rng_range: str) -> str | None:
-        if method == "GET" and "/crawl/" in target and rng_range:
+        if self.down and method == "GET" and "/crawl/" in target and rng_range:
             with self._lock:
                 self.stats.faults["error500"] += 1
             return "error500"
@@ -137,12 +139,14 @@ def test_storage_outage_fails_the_run_instead_of_quarantining_unread_records(
         run_pipeline(parse_config(cfg))
 
     out = tmp_path / "run"
-    with _InputReadsFail(moto.port) as proxy, pytest.raises(SovereignError, match="object storage unavailable"):
-        run(proxy.endpoint, out)
-    assert proxy.stats.faults["error500"] > 0
-    assert not (out / "_SUCCESS").exists() and not (out / "manifest").exists()
-    run(moto.endpoint, out)  # storage is back: the run resumes and finishes
-    run(moto.endpoint, tmp_path / "clean")
+    with _InputReadsFail(moto.port) as proxy:
+        with pytest.raises(SovereignError, match="object storage unavailable"):
+            run(proxy.endpoint, out)
+        assert proxy.stats.faults["error500"] > 0
+        assert not (out / "_SUCCESS").exists() and not (out / "manifest").exists()
+        proxy.down = False
+        run(proxy.endpoint, out)  # storage is back: the same run (same config) resumes and finishes
+        run(proxy.endpoint, tmp_path / "clean")
     for d in ("shards", "manifest"):
         resumed = {p.relative_to(out): p.read_bytes() for p in (out / d).rglob("*.parquet")}
         clean = {p.relative_to(tmp_path / "clean"): p.read_bytes() for p in (tmp_path / "clean" / d).rglob("*.parquet")}

@@ -79,7 +79,7 @@ def test_hostile_documents_are_quarantined_and_the_rest_kept(tmp_path: Path) -> 
     by_text = {}
     for f in (tmp_path / "in").glob("*.jsonl"):
         for n, line in enumerate(f.read_text().splitlines(), 1):
-            by_text[f"{f}#line={n}"] = json.loads(line)["text"]
+            by_text[f"t:{f.name}#line={n}"] = json.loads(line)["text"]  # source_uri: "<source>:<rel path>#line=N"
     for row in manifest:
         text = by_text[row["source_uri"]]
         marker = next((m for m in EXPECTED if m in text), None)

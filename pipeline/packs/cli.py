@@ -3,31 +3,17 @@ the CLI's shared handler (one line, exit 1; a traceback with --debug)."""
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable
-from typing import Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sovereign.pipeline.cli_errors import friendly_errors
 from sovereign.pipeline.packs.train import EOD_TOKEN
 
 console = Console(stderr=True)
-
-
-def _shared_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """pipeline.cli's error handler, looked up when the command runs (pipeline.cli imports this module)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sovereign.pipeline.cli import _friendly_errors
-
-        return _friendly_errors(fn)(*args, **kwargs)
-
-    return wrapper
 
 
 @click.group()
@@ -54,7 +40,7 @@ def tokenizer() -> None:
     show_default=True,
     help="Merge a pair only if it occurs at least this often in the sample.",
 )
-@_shared_errors
+@friendly_errors
 def train_cmd(
     run: str, vocab_size: int, out: str, bytes_per_language: int, languages: tuple[str, ...], min_frequency: int
 ) -> None:
@@ -120,7 +106,26 @@ def train_cmd(
     help="Where the pack's tasks run (one per row group to encode, one per part to write); an interrupted pack "
     "resumes with the parts it finished.",
 )
-@_shared_errors
+@click.option(
+    "--weights",
+    default=None,
+    help="Per-language sampling weights for Megatron's --data-path blend, e.g. de=0.3,fr=0.2 (Megatron normalises "
+    "them; languages not named are packed but left out of the blend) [default: each language's share of tokens].",
+)
+@click.option(
+    "--cap-tokens",
+    default=None,
+    help="Per-language token caps, e.g. de=1e9: a capped language keeps whole documents in id order while its "
+    "tokens (separators included) stay within the cap.",
+)
+@click.option(
+    "--mixture",
+    "mixture_file",
+    default=None,
+    help="YAML file with `weights:` and/or `cap_tokens:` maps (language -> number); --weights/--cap-tokens "
+    "override it per language.",
+)
+@friendly_errors
 def pack(
     run: str,
     tokenizer_file: str,
@@ -133,17 +138,31 @@ def pack(
     split_special: bool,
     overwrite: bool,
     executor: str,
+    weights: str | None,
+    cap_tokens: str | None,
+    mixture_file: str | None,
 ) -> None:
     """Tokenise finished run RUN into Megatron-LM indexed datasets (.bin/.idx per language and part).
 
     Beside each part: a doc map (Parquet: document id -> part, sequence, token offset, token count); in the folder:
-    pack.json (tokenizer sha256, the run's root hash, sha256 of every file, token counts per language). The pack is
+    pack.json (tokenizer sha256, the run's root hash, sha256 of every file, token counts per language); the
+    tokenizer files a trainer loads (tokenizer.json, tokenizer_config.json, special_tokens_map.json: eos = the
+    end-of-document token) and blend.txt (Megatron's --data-path string, see docs/training.md). The pack is
     verified after writing; `sovereign audit verify RUN` checks every pack under RUN/packs again. Run again after
     an interruption: finished parts are kept.
     """
+    from sovereign.pipeline.packs.mixture import load_mixture_yaml, make_mixture, parse_pairs
     from sovereign.pipeline.packs.pack import PackError, pack_run
+    from sovereign.pipeline.packs.source import file_store
     from sovereign.pipeline.packs.verify import verify_packs
 
+    from_file = None
+    if mixture_file:
+        store, name_in = file_store(mixture_file)
+        if not store.exists(name_in):
+            raise PackError(f"mixture file not found: {mixture_file}")
+        from_file = load_mixture_yaml(store.read_bytes(name_in), mixture_file)
+    mixture = make_mixture(parse_pairs(weights, "--weights"), parse_pairs(cap_tokens, "--cap-tokens"), from_file)
     started = time.monotonic()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     totals = {"characters": 0}
@@ -172,6 +191,7 @@ def pack(
             note=lambda text: console.print(f"encoder: {text}"),
             executor=executor,
             on_part=lambda r: skipped.append(r["name"]) if r["skipped"] else None,
+            mixture=mixture,
         )
     elapsed = time.monotonic() - started
     table = Table(title=f"packs in {out_uri}")
@@ -181,6 +201,7 @@ def pack(
         table.add_row(lang, str(info["documents"]), str(info["tokens"]), str(len(info["parts"])))
     console.print(table)
     console.print(f"{totals['characters'] / 1e6:.1f} M characters in {elapsed:.1f}s on {device}")
+    console.print(f"blend (Megatron --data-path, prefixes relative to the pack folder): {out_uri}/blend.txt")
     if skipped:
         console.print(f"resumed: {len(skipped)} parts were already finished")
     problems = verify_packs(out_uri)

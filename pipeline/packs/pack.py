@@ -1,7 +1,8 @@
 """Tokenise a finished run into Megatron packs: per language, size-bounded parts ``lang=<xx>/part-NNNNN.{bin,idx}``,
 a doc map beside each part (``part-NNNNN.docmap.parquet``: id -> sequence, token offset, token count, source shard
-and row), the tokenizer.json itself, and ``pack.json`` (written last: tokenizer sha256, source run root hash, sha256
-of every file, counts per language, one root hash).
+and row), the tokenizer.json itself with the Hugging Face files that name its end-of-document token (hf_files.py),
+Megatron's ``--data-path`` blend string (``blend.txt``, mixture.py), and ``pack.json`` (written last: tokenizer
+sha256, source run root hash, sha256 of every file, counts per language, the mixture, one root hash).
 
 Order is deterministic: languages sorted, shards sorted, rows in shard order (shards are sorted by id). One sequence
 per document, the end-of-document token appended. The work runs as executor tasks (tasks.py), so an interrupted
@@ -16,12 +17,16 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from tokenizers import Tokenizer
 
 from sovereign.pipeline.config import ExecutorSpec
 from sovereign.pipeline.executors import make_executor
 from sovereign.pipeline.packs.errors import PackError
+from sovereign.pipeline.packs.hf_files import HF_FILES, hf_tokenizer_files
 from sovereign.pipeline.packs.megatron import token_dtype
+from sovereign.pipeline.packs.mixture import BLEND_FILE, Mixture, blend, blend_string, cap_cutoff, check_languages
 from sovereign.pipeline.packs.source import choose_encoder, file_store, run_root_hash, run_shards, text_bytes
 from sovereign.pipeline.packs.tasks import (
     DOCMAP_SCHEMA,
@@ -63,7 +68,7 @@ def _clear(out: Store, keep_work: bool) -> None:
     for name in out.top_level():
         if name.startswith("lang=") or name == WORK_DIR:
             out.delete_dir(name)
-        elif name in (MANIFEST, TOKENIZER_FILE):
+        elif name in (MANIFEST, TOKENIZER_FILE, BLEND_FILE, *HF_FILES):
             out.delete_file(name)
 
 
@@ -82,28 +87,48 @@ def _encode_items(run: Store, job: Job, shards: dict[str, list[str]]) -> list[En
     return items
 
 
-def plan_parts(out: Store, job: Job, items: list[EncodeItem], max_part_bytes: int) -> dict[str, list[PartItem]]:
+def cap_cutoffs(out: Store, items: list[EncodeItem], cap_tokens: dict[str, int]) -> dict[str, str | None]:
+    """language -> the largest id a capped language keeps (mixture.cap_cutoff), from its segments' ids and counts."""
+    cutoffs: dict[str, str | None] = {}
+    for lang, cap in cap_tokens.items():
+        tables = [out.read_parquet(i.segment, columns=["id", "token_count"]) for i in items if i.lang == lang]
+        if tables:
+            both = pa.concat_tables(tables)
+            cutoffs[lang] = cap_cutoff(both.column("id"), both.column("token_count").to_numpy(), cap)
+    return cutoffs
+
+
+def plan_parts(
+    out: Store, job: Job, items: list[EncodeItem], max_part_bytes: int, cutoffs: dict[str, str | None] | None = None
+) -> dict[str, list[PartItem]]:
     """Split each language's documents into parts greedily, in pack order: a part takes documents while its .bin
-    stays within max_part_bytes, and always at least one (what a single streaming pass would do)."""
+    stays within max_part_bytes, and always at least one (what a single streaming pass would do). Documents a cap
+    cuts (id > the language's cutoff) count for nothing; the part task leaves them out."""
     cap = max_part_bytes // np.dtype(job.dtype).itemsize
     parts: dict[str, list[PartItem]] = {}
     for lang in dict.fromkeys(i.lang for i in items):
+        max_id = (cutoffs or {}).get(lang)
         plan: list[PartItem] = []
         slices: list[Slice] = []
         used = 0
         for item in (i for i in items if i.lang == lang):
-            counts = out.read_parquet(item.segment, columns=["token_count"]).column("token_count").to_numpy()
+            seg = out.read_parquet(
+                item.segment, columns=["id", "token_count"] if max_id is not None else ["token_count"]
+            )
+            counts = seg.column("token_count").to_numpy()
+            if max_id is not None:  # a cut document adds no tokens
+                counts = np.where(pc.less_equal(seg.column("id"), max_id).to_numpy(zero_copy_only=False), counts, 0)
             lo = 0
             for k, n in enumerate(counts.tolist()):
-                if used and used + n > cap:  # close the part before this document
+                if n and used and used + n > cap:  # close the part before this document
                     if k > lo:
-                        slices.append(Slice(item.segment, item.shard, lo, k))
+                        slices.append(Slice(item.segment, item.shard, lo, k, max_id))
                     plan.append(PartItem(job, lang, f"lang={lang}/part-{len(plan):05d}", tuple(slices)))
                     slices, used, lo = [], 0, k
                 used += n
             if len(counts) > lo:
-                slices.append(Slice(item.segment, item.shard, lo, len(counts)))
-        if slices:
+                slices.append(Slice(item.segment, item.shard, lo, len(counts), max_id))
+        if used:
             plan.append(PartItem(job, lang, f"lang={lang}/part-{len(plan):05d}", tuple(slices)))
         parts[lang] = plan
     return parts
@@ -125,12 +150,13 @@ def pack_run(
     note: Callable[[str], None] | None = None,
     executor: str = "local",
     on_part: Callable[[dict[str, Any]], None] | None = None,
+    mixture: Mixture | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Pack every language of ``run``; returns (output URI, manifest). ``progress(lang, docs, characters)`` after
     each encoded row group; ``on_part(result)`` after each part (``skipped``: a resumed pack found it done);
     ``note(text)`` once, saying which encoder runs where; ``workers``: local processes for the cpu device (None: one
-    per core, fewer for small runs). With more than one worker the local executor spawns processes, so a script
-    calling this needs ``if __name__ == "__main__":``."""
+    per core, fewer for small runs); ``mixture``: per-language weights (the blend) and token caps. With more than
+    one worker the local executor spawns processes, so a script calling this needs ``if __name__ == "__main__":``."""
     tok_store, tok_name = file_store(tokenizer)
     if not tok_store.exists(tok_name):
         raise PackError(f"tokenizer file not found: {tokenizer}")
@@ -147,6 +173,8 @@ def pack_run(
     run_store = Store(run)
     source_root = run_root_hash(run_store)
     shards = run_shards(run_store)
+    mixture = mixture or Mixture()
+    check_languages(mixture, list(shards))
     out_store = Store(out or default_out(run_store, tok_sha, name))
     if out_store.exists(MANIFEST) and not overwrite:
         raise PackError(f"{out or out_store.root_uri} already holds a pack (pack.json); pass --overwrite to replace it")
@@ -159,7 +187,8 @@ def pack_run(
     )
     # The bytes depend on these only (not on device, executor or workers): a pack made for them can be resumed.
     spec = {"tokenizer": tok_sha, "source_run": source_root, "split_special": split_special, "eod": eod,
-            "max_part_bytes": max_part_bytes, "packer_version": PACK_VERSION}  # fmt: skip
+            "max_part_bytes": max_part_bytes, "packer_version": PACK_VERSION,
+            "cap_tokens": mixture.cap_tokens}  # fmt: skip
     same = not overwrite and out_store.exists(JOB_FILE) and out_store.read_bytes(JOB_FILE) == dumps(spec)
     _clear(out_store, keep_work=same)
     out_store.write_bytes(TOKENIZER_FILE, tok_bytes)  # the tasks read it from here
@@ -170,8 +199,9 @@ def pack_run(
     runner = make_executor(ExecutorSpec(kind=executor, workers=choice.workers))
     try:
         on_encoded = (lambda r: progress(r["lang"], r["documents"], r["characters"])) if progress else None
-        runner.map(encode_task, items, on_encoded)
-        plan = plan_parts(out_store, job, items, max_part_bytes)
+        encoded = runner.map(encode_task, items, on_encoded)
+        cutoffs = cap_cutoffs(out_store, items, mixture.cap_tokens)
+        plan = plan_parts(out_store, job, items, max_part_bytes, cutoffs)
         results = runner.map(write_part_task, [p for lang in plan for p in plan[lang]], on_part)
     finally:
         runner.close()
@@ -184,7 +214,19 @@ def pack_run(
         info["documents"] += r["documents"]
         info["tokens"] += r["tokens"]
         info["parts"].append(r["name"])
+    for lang, cap in mixture.cap_tokens.items():
+        read = sum(r["documents"] for r, i in zip(encoded, items, strict=True) if i.lang == lang)
+        languages[lang] |= {"cap_tokens": cap, "documents_cut": read - languages[lang]["documents"]}
     files[TOKENIZER_FILE] = {"sha256": tok_sha, "bytes": len(tok_bytes)}
+    extra = hf_tokenizer_files(eod_token)
+    part_tokens: dict[str, list[tuple[str, int]]] = {r["lang"]: [] for r in results}
+    for r in results:
+        part_tokens[r["lang"]].append((r["name"], r["tokens"]))
+    blend_text = blend_string(blend(part_tokens, mixture))
+    extra[BLEND_FILE] = (blend_text + "\n").encode()
+    for rel, data in extra.items():
+        out_store.write_bytes(rel, data)
+        files[rel] = {"sha256": sha256_bytes(data), "bytes": len(data)}
     manifest = {
         "format": "megatron-indexed-dataset",
         "format_version": 1,
@@ -204,6 +246,11 @@ def pack_run(
         "totals": {
             "documents": sum(v["documents"] for v in languages.values()),
             "tokens": sum(v["tokens"] for v in languages.values()),
+        },
+        "mixture": {
+            "weights": mixture.weights or None,  # None: the natural mixture (each part's share of all tokens)
+            "cap_tokens": mixture.cap_tokens,
+            "blend": blend_text,  # Megatron --data-path, prefixes relative to this folder; also in blend.txt
         },
         "files": dict(sorted(files.items())),
         "root_hash": root_hash(files),

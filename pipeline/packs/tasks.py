@@ -79,6 +79,7 @@ class Slice:
     shard: str
     lo: int  # documents [lo, hi) of the segment
     hi: int
+    max_id: str | None = None  # a capped language (mixture.py): only documents with id <= max_id
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ def write_part_task(item: PartItem) -> dict[str, Any]:
         writer = BinWriter(stream, dtype)
         for s in item.slices:
             seg = out.read_parquet(s.segment).slice(s.lo, s.hi - s.lo)
+            if s.max_id is not None:
+                seg = seg.filter(pc.less_equal(seg.column("id"), s.max_id))
             tokens = pc.list_flatten(seg.column("tokens")).to_numpy()
             writer.add(tokens, seg.column("token_count").to_numpy())
             for col in ("id", "row", "token_count"):

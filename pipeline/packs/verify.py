@@ -2,7 +2,8 @@
 
 ``verify_packs`` re-hashes every file, parses every ``.idx``, checks lengths / pointers / document indices against
 the ``.bin`` size and the doc map, that every sequence ends with the end-of-document token and every id is inside
-the vocabulary, and (when the pack sits in ``RUN/packs/<name>``) that the run's root hash is the one recorded.
+the vocabulary, that the Hugging Face tokenizer files name the end-of-document token as eos and blend.txt names only
+the pack's parts, and (when the pack sits in ``RUN/packs/<name>``) that the run's root hash is the one recorded.
 Problems are one line each and never quote document text.
 """
 
@@ -16,7 +17,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from sovereign.pipeline.packs.errors import PackError
+from sovereign.pipeline.packs.hf_files import SPECIAL_TOKENS_MAP, TOKENIZER_CONFIG
 from sovereign.pipeline.packs.megatron import parse_index
+from sovereign.pipeline.packs.mixture import BLEND_FILE
 from sovereign.pipeline.packs.pack import DOCMAP_SCHEMA, MANIFEST, TOKENIZER_FILE
 from sovereign.pipeline.packs.source import run_root_hash
 from sovereign.pipeline.runinfo import RUN_JSON, root_hash, sha256_bytes
@@ -87,6 +90,27 @@ def _check_part(store: Store, part: str, manifest: dict) -> list[str]:
     return problems
 
 
+def _check_trainer_files(store: Store, manifest: dict, present: set[str]) -> list[str]:
+    """The files a trainer loads besides the parts (packs made before they existed have none: nothing to check)."""
+    problems: list[str] = []
+    tok = manifest["tokenizer"]
+    for rel in (TOKENIZER_CONFIG, SPECIAL_TOKENS_MAP):
+        if rel in present:
+            try:
+                eos = json.loads(store.read_bytes(rel)).get("eos_token")
+            except (ValueError, AttributeError):
+                eos = None
+            if eos != tok["eod_token"]:
+                problems.append(f"{rel}: eos_token is not the end-of-document token {tok['eod_token']!r}")
+    if BLEND_FILE in present:
+        text = store.read_bytes(BLEND_FILE).decode("utf-8", "replace").strip()
+        words = text.split()
+        parts = {p for info in manifest.get("languages", {}).values() for p in info["parts"]}
+        if text != manifest.get("mixture", {}).get("blend") or len(words) % 2 or not set(words[1::2]) <= parts:
+            problems.append(f"{BLEND_FILE}: not the blend of this pack's parts recorded in pack.json")
+    return problems
+
+
 def _listed_files(store: Store) -> set[str]:
     return set(store.list("")) | set(store.temporary_files(""))
 
@@ -114,6 +138,7 @@ def verify_packs(pack_dir: str) -> list[str]:
                 problems.append(f"{rel}: sha256 or size differs from pack.json")
     if files.get(TOKENIZER_FILE, {}).get("sha256") != manifest["tokenizer"]["sha256"]:
         problems.append(f"{TOKENIZER_FILE}: not the tokenizer recorded in pack.json")
+    problems += _check_trainer_files(store, manifest, present)
     for lang, info in sorted(manifest.get("languages", {}).items()):
         tokens = 0
         for part in info["parts"]:

@@ -20,6 +20,10 @@ if TYPE_CHECKING:  # presidio loads in setup(): validating a config or building 
     from sovereign.stages.pii.engine import Found, PiiEngine
 
 KNOWN_ENTITIES = frozenset(ENTITY_COUNTRY) | {"PHONE_NUMBER", "PERSON"}
+# The pii_counts column: one int32 field per entity type the stage knows, in name order (a struct rather than a
+# map<string,int32>: HF datasets has no map type and fails on one). A type the run searched for is 0 or its count;
+# one it did not search for is null. The field list is fixed by the code, so every run's shards share one schema.
+COUNTS_TYPE = pa.struct([pa.field(entity, pa.int32()) for entity in sorted(KNOWN_ENTITIES)])
 DEFAULT_PLACEHOLDERS = {
     "EMAIL_ADDRESS": "<EMAIL>",
     "PHONE_NUMBER": "<PHONE>",
@@ -95,9 +99,10 @@ def resolve(found: list[Found]) -> list[Found]:
 @register
 class PiiStage(BatchedDocumentStage):
     name: ClassVar[str] = "pii"
-    version: ClassVar[str] = "2"  # 2: dates and act numbers are never phone numbers (presidio flagged a few)
+    # 2: dates and act numbers are never phone numbers (presidio flagged a few); 3: pii_counts is a struct
+    version: ClassVar[str] = "3"
     columns: ClassVar[tuple[Column, ...]] = (
-        Column("pii_counts", pa.string(), "JSON {entity type: count} of the personal data replaced (no values)"),
+        Column("pii_counts", COUNTS_TYPE, "personal data replaced, per entity type (null: not searched for)"),
     )
     reasons: ClassVar[dict[str, str]] = {
         DETECTOR_TIMEOUT: "quarantined: a detector ran out of time, so the text could not be fully checked",
@@ -108,6 +113,8 @@ class PiiStage(BatchedDocumentStage):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.engine: PiiEngine | None = None
+        cfg = self.params
+        self.searched = frozenset(cfg.entities) | ({"PERSON"} if cfg.spacy_model else frozenset())
 
     def setup(self) -> None:
         from sovereign.stages.pii.engine import PiiEngine
@@ -126,9 +133,13 @@ class PiiStage(BatchedDocumentStage):
     def placeholder(self, entity: str) -> str:
         return self.params.placeholders.get(entity) or self.params.placeholder.format(entity=entity)
 
+    def counts(self, found: Counter[str]) -> dict[str, int | None]:
+        """The pii_counts value: every entity type the run searches for (0 when none was found), null the rest."""
+        return {e: (found.get(e, 0) if e in self.searched else None) for e in COUNTS_TYPE.names}
+
     def scrub(self, text: str, found: list[Found]) -> dict[str, Any]:
         if not found:
-            return {"text": text, "pii_counts": "{}"}  # most documents
+            return {"text": text, "pii_counts": self.counts(Counter())}  # most documents
         spans = resolve(found)
         parts: list[str] = []
         pos = 0
@@ -137,7 +148,7 @@ class PiiStage(BatchedDocumentStage):
             pos = f.end
         parts.append(text[pos:])
         counts = Counter(f.entity for f in spans)
-        return {"text": "".join(parts), "pii_counts": json.dumps(dict(counts), sort_keys=True, separators=(",", ":"))}
+        return {"text": "".join(parts), "pii_counts": self.counts(counts)}
 
     def _substitute(self, text: str, found: list[Found]) -> str:
         return str(self.scrub(text, found)["text"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import json
 from collections import OrderedDict, defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -17,7 +18,10 @@ from urllib.parse import urljoin, urlsplit
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sovereign.pipeline.schema import HOST_EVIDENCE_SCHEMA  # noqa: F401 - re-exported: one definition, shared with the engine
+from sovereign.pipeline.schema import (
+    HOST_EVIDENCE_SCHEMA,  # noqa: F401 - re-exported: one definition, shared with the engine
+    parse_warc_date,
+)
 from sovereign.pipeline.schema import host_evidence_table as canonical_host_evidence_table
 from sovereign.stages.rights.redact import shape
 
@@ -111,14 +115,26 @@ def header_values(pairs: list[tuple[str, str]], name: str) -> list[str]:
 class Capture:
     """One capture's metadata; its headers and body are read on demand from where the index keeps them."""
 
-    __slots__ = ("host", "kind", "url", "http_status", "fetched_at", "source_uri", "truncated", "_row", "_bodies")
+    __slots__ = (
+        "host",
+        "kind",
+        "url",
+        "http_status",
+        "fetched_at",
+        "when",
+        "source_uri",
+        "truncated",
+        "_row",
+        "_bodies",
+    )
 
     def __init__(self, row: dict[str, Any], index: int, bodies: _Bodies) -> None:
         self.host: str = row.get("host") or ""
         self.kind: str = row.get("kind") or ""
         self.url: str = row.get("url") or ""
         self.http_status: int | None = row.get("http_status")
-        self.fetched_at: str | None = row.get("fetched_at")
+        self.fetched_at: str | None = row.get("fetched_at")  # as captured: quoted in evidence
+        self.when: datetime | None = parse_warc_date(self.fetched_at)  # compared with the documents' fetched_at
         self.source_uri: str | None = row.get("source_uri")
         self.truncated: bool = bool(row.get("truncated"))
         self._row = index
@@ -142,6 +158,7 @@ class Capture:
         return out
 
 
+_UNDATED = datetime.min.replace(tzinfo=UTC)  # an undated capture counts as taken before any document
 _META_COLUMNS = ("host", "kind", "url", "http_status", "fetched_at", "source_uri", "truncated")
 
 
@@ -234,21 +251,25 @@ class HostIndex:
 
     def _sort(self) -> None:
         for caps in list(self.by_host.values()) + list(self.by_url.values()):
-            caps.sort(key=lambda c: (c.fetched_at or "", c.url, c.source_uri or ""))
+            # by time (an undated capture first), not by the WARC-Date string: "00.5Z" sorts before "00Z"
+            caps.sort(key=lambda c: (c.when or _UNDATED, c.fetched_at or "", c.url, c.source_uri or ""))
 
     def __len__(self) -> int:
         return sum(len(v) for v in self.by_host.values())
 
     @staticmethod
-    def _pick(caps: list[Capture], fetched_at: str | None, snapshot: str) -> Capture | None:
+    def _pick(caps: list[Capture], fetched_at: datetime | str | None, snapshot: str) -> Capture | None:
         if not caps:
             return None
-        if snapshot == "latest" or not fetched_at:
+        when = fetched_at if isinstance(fetched_at, datetime) or fetched_at is None else parse_warc_date(fetched_at)
+        if snapshot == "latest" or when is None:
             return caps[-1]
-        before = [c for c in caps if (c.fetched_at or "") <= fetched_at]  # ISO 8601 strings sort by time
+        before = [c for c in caps if (c.when or _UNDATED) <= when]
         return before[-1] if before else caps[0]
 
-    def find(self, host: str, kind: str, fetched_at: str | None, snapshot: str = "crawl-time") -> Capture | None:
+    def find(
+        self, host: str, kind: str, fetched_at: datetime | str | None, snapshot: str = "crawl-time"
+    ) -> Capture | None:
         return self._pick(self.by_host.get((host, kind), []), fetched_at, snapshot)
 
     def follow(self, cap: Capture, max_redirects: int, snapshot: str) -> tuple[Capture | None, list[str]]:
@@ -264,7 +285,7 @@ class HostIndex:
                 return None, chain
             target = urljoin(cur.url, loc[0])
             chain.append(target)
-            cur = self._pick(self.by_url.get(target, []), cur.fetched_at, snapshot)
+            cur = self._pick(self.by_url.get(target, []), cur.when, snapshot)
         return None, chain
 
 

@@ -71,6 +71,30 @@ class LicenceMatch:
     matched: str  # what matched: the URL, phrase or value
 
 
+# A licence's conditions, as the shards' licence_conditions column names them (registry flag -> name).
+LICENCE_CONDITIONS = {
+    "attribution": "attribution",
+    "share_alike": "share-alike",
+    "non_commercial": "non-commercial",
+    "no_derivatives": "no-derivatives",
+}
+TRAINING_UNKNOWN = "unknown"  # licence_training of a document with no licence found: the explicit "none found"
+
+
+def licence_columns(match: LicenceMatch | None) -> dict[str, Any]:
+    """The shard columns of a kept document's licence: the registry id (never a variant: the family of
+    CC-BY-NC-ND-4.0 is CC-BY-NC-ND), the variant as detected, the registry's training class and conditions."""
+    if match is None:
+        return {"licence": None, "licence_spdx": None, "licence_training": TRAINING_UNKNOWN, "licence_conditions": None}
+    entry = match.entry
+    return {
+        "licence": entry.id,
+        "licence_spdx": match.id,
+        "licence_training": entry.training,
+        "licence_conditions": [name for flag, name in LICENCE_CONDITIONS.items() if getattr(entry, flag)],
+    }
+
+
 def normalise_url(url: str) -> str:
     u = url.strip().lower()
     u = re.sub(r"^[a-z]+:", "", u).lstrip("/")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -31,7 +32,14 @@ from sovereign.stages.rights.evidence import (
 )
 from sovereign.stages.rights.evidence import host_evidence_table as _host_table
 from sovereign.stages.rights.html import HtmlSignals, parse_html
-from sovereign.stages.rights.licences import TRAINING_ORDER, LicenceMatch, LicenceMatcher, load_dcat
+from sovereign.stages.rights.licences import (
+    LICENCE_CONDITIONS,
+    TRAINING_ORDER,
+    LicenceMatch,
+    LicenceMatcher,
+    licence_columns,
+    load_dcat,
+)
 from sovereign.stages.rights.policy import Policy, canonical_sha256, load_policy, load_registry, policy_for_source
 from sovereign.stages.rights.reasons import REASONS
 from sovereign.stages.rights.redact import shape, shape_all
@@ -81,9 +89,16 @@ class _Checks:
 @register
 class RightsStage(DocumentStage):
     name = "rights"
-    version = "1"
+    version = "2"  # 2: licence is the registry id, with licence_spdx, licence_training, licence_conditions
     columns: ClassVar[tuple[Column, ...]] = (
-        Column("licence", pa.string(), "SPDX or registry id of the licence the keep relied on (null: none found)"),
+        Column("licence", pa.string(), "registry id (licenses/registry.yaml) of the licence found; null: none found"),
+        Column("licence_spdx", pa.string(), "the licence as detected, with version and port: CC-BY-SA-3.0-DE"),
+        Column("licence_training", pa.string(), "the registry's training class: yes | conditional | no | unknown"),
+        Column(
+            "licence_conditions",
+            pa.list_(pa.string()),
+            f"what the licence asks of a reuse: {', '.join(LICENCE_CONDITIONS.values())} (null: no licence found)",
+        ),
         Column("_rights_evidence", pa.string(), "internal: JSON of the checks behind a keep, for the manifest"),
     )
     reasons: ClassVar[dict[str, str]] = REASONS
@@ -177,7 +192,7 @@ class RightsStage(DocumentStage):
             return Drop(first.reason, evidence)
         keep = {"policy_sha256": self.policy_sha256, "checks": checks.notes}
         return {
-            "licence": licence.id if licence else None,
+            **licence_columns(licence),
             "_rights_evidence": json.dumps(keep, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
         }
 
@@ -204,7 +219,9 @@ class RightsStage(DocumentStage):
         return parse_html(raw, doc.get("_charset"))
 
     # ----------------------------------------------------------------- robots.txt
-    def _capture(self, host: str, kind: str, fetched_at: str | None, policy: Policy) -> tuple[Capture | None, dict]:
+    def _capture(
+        self, host: str, kind: str, fetched_at: datetime | None, policy: Policy
+    ) -> tuple[Capture | None, dict]:
         cap = self.index.find(host, kind, fetched_at, policy.robots.snapshot)
         if cap is None:
             return None, {"result": "missing", "host": host}
@@ -224,7 +241,7 @@ class RightsStage(DocumentStage):
             self._robots[key] = RobotsFile(text) if text is not None else None
         return self._robots[key]
 
-    def _check_robots(self, url: str, host: str, fetched_at: str | None, policy: Policy, checks: _Checks) -> None:
+    def _check_robots(self, url: str, host: str, fetched_at: datetime | None, policy: Policy, checks: _Checks) -> None:
         sig = policy.signals
         if not (sig.robots_txt or sig.robots_content_usage or sig.robots_content_signal):
             return
