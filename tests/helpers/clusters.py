@@ -311,7 +311,7 @@ def spark_cluster(
             master_url, webui, base / "work", cores, clean_env(SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=str(python))
         )
         deadline = time.monotonic() + 90
-        while not any(w.get("state") == "ALIVE" for w in cluster.state().get("workers", [])):
+        while not _worker_alive(cluster):
             if time.monotonic() > deadline or procs[1].poll() is not None:
                 raise TimeoutError(f"Spark worker did not register; see {base / 'worker.log'}")
             time.sleep(0.3)
@@ -319,6 +319,15 @@ def spark_cluster(
     finally:
         for proc in reversed(procs):
             _stop(proc)
+
+
+def _worker_alive(cluster: SparkCluster) -> bool:
+    """Whether the master lists a live worker; False while its web UI is still starting (it answers 404 or refuses
+    the connection for a moment after its port opens: seen once in bench/scaling.py)."""
+    try:
+        return any(w.get("state") == "ALIVE" for w in cluster.state().get("workers", []))
+    except (OSError, ValueError):  # urllib's URLError and HTTPError are OSErrors; ValueError: a partial JSON
+        return False
 
 
 def spark_conf(cluster: SparkCluster, executor_memory: str = "1g") -> dict[str, str]:
