@@ -44,6 +44,7 @@ from tests.helpers.clusters import (  # noqa: E402 - the one copy of the cluster
     WheelVenv,
     build_wheel_venv,
     clean_env,
+    proc_status_bytes,
     ray_cluster,
     rss_bytes,
     spark_cluster,
@@ -97,16 +98,6 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
-def _hwm_bytes(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
 def run_row(
     venv: WheelVenv, cfg: dict, cwd: Path, env: dict[str, str], worker_pids, engine: str, setup: str, cores: int
 ) -> Row:
@@ -122,7 +113,7 @@ def run_row(
 
     def sample() -> None:
         while not stop.is_set():
-            peaks["hwm"] = max(peaks["hwm"], _hwm_bytes(proc.pid))
+            peaks["hwm"] = max(peaks["hwm"], proc_status_bytes(proc.pid, "VmHWM"))
             peaks["workers"] = max(peaks["workers"], sum(rss_bytes(p) for p in worker_pids(proc.pid)))
             stop.wait(0.2)
 

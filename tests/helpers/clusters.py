@@ -101,14 +101,19 @@ def pids_with_arg(marker: str) -> list[int]:
     return found
 
 
-def rss_bytes(pid: int) -> int:
+def proc_status_bytes(pid: int, field: str) -> int:
+    """A memory field of /proc/PID/status (VmRSS, VmHWM) in bytes; 0 once the process is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
+
+
+def rss_bytes(pid: int) -> int:
+    return proc_status_bytes(pid, "VmRSS")
 
 
 class RssSampler:
